@@ -1,0 +1,5 @@
+"""`python -m reporting` runs the CLI."""
+
+from reporting.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""`report build` as one pipeline: load → plan → compile → render → write, nothing half-written."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reporting.calls import Sleep
+from reporting.compiler import CompiledReport, SectionCompiler
+from reporting.files import safe_stem, staged
+from reporting.logs import redact
+from reporting.manifest import build_manifest, dump_manifest
+from reporting.outline import Outline, load_outline
+from reporting.prompts import templates_dir
+from reporting.render.docx import render_docx
+from reporting.render.markdown import RenderedSection, render_markdown
+from reporting.routing import Plan, Role
+from reporting.settings import Settings
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The files a build wrote and the record of how."""
+
+    markdown: Path
+    docx: Path
+    manifest: Path
+    report: CompiledReport
+    record: dict[str, Any]
+
+
+def report_markdown(report: CompiledReport, date: dt.date) -> str:
+    """The compiled report as Markdown; headings come from the outline, never from the model."""
+    outline = report.outline
+    sections = [
+        RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()
+    ]
+    return render_markdown(outline.title, outline.author, date, report.abstract, sections)
+
+
+def plan_outline(
+    outline_path: Path, settings: Settings, available: Mapping[Role, bool] | None = None
+) -> tuple[Outline, Plan]:
+    """Load an outline and make its plan, without calling any model."""
+    outline = load_outline(outline_path)
+    return outline, SectionCompiler(settings, available=available).plan(outline)
+
+
+def build_report(
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    available: Mapping[Role, bool] | None = None,
+    compiler: SectionCompiler | None = None,
+    sleep: Sleep | None = None,
+) -> BuildResult:
+    """Build one report; on any failure no output file is written or changed."""
+    # Load and plan: an invalid outline stops here, before any model is called.
+    outline = load_outline(outline_path)
+    if compiler is None:
+        compiler = SectionCompiler(settings, available=available, sleep=sleep or asyncio.sleep)
+
+    # Draft, expand, refine every section, then the abstract.
+    report = compiler.compile(outline)
+
+    # Render and write all three files together.
+    date = outline.date or report.started_at.date()
+    markdown = redact(report_markdown(report, date), settings.secrets)
+    stem = safe_stem(outline_path.stem)
+    names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
+    record = build_manifest(report, settings, outline_path, names)
+    with staged(out_dir) as stage:
+        stage(names["markdown"]).write_text(markdown, encoding="utf-8")
+        render_docx(
+            markdown,
+            stage(names["docx"]),
+            title=outline.title,
+            author=outline.author,
+            created=report.started_at,
+            reference_docx=templates_dir() / "reference.docx",
+        )
+        stage(names["manifest"]).write_text(
+            redact(dump_manifest(record), settings.secrets), encoding="utf-8"
+        )
+    return BuildResult(
+        markdown=out_dir / names["markdown"],
+        docx=out_dir / names["docx"],
+        manifest=out_dir / names["manifest"],
+        report=report,
+        record=record,
+    )

@@ -1,0 +1,280 @@
+"""The one call path around every model call: budget, retry with backoff, fallback, logs, record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from reporting.errors import (
+    CostLimitExceededError,
+    GenerationError,
+    ProviderBadResponse,
+    ProviderError,
+    ReportingError,
+)
+from reporting.guardrail import CloudBudget
+from reporting.logs import hybrid
+from reporting.providers import ChatModels, call_options
+from reporting.providers.failures import to_provider_error
+from reporting.routing import Plan, ProviderSpec, Reason, Role, Step
+from reporting.settings import ProviderKind, Settings
+from reporting.text import clean_section_text
+
+Sleep = Callable[[float], Awaitable[None]]
+BREAKER_THRESHOLD = 3
+
+
+@dataclass
+class StepResult:
+    """What one step produced and what it cost."""
+
+    step: Step
+    text: str
+    provider: ProviderSpec  # the provider that wrote the text
+    attempts: int = 0  # requests sent for this step, all providers together
+    latency_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    fallback: str | None = None  # COST_LIMIT, UNAVAILABLE, ERROR or CIRCUIT_OPEN
+    errors: list[str] = field(default_factory=list)
+    reservation_spent: bool = False  # the plan's reserved cloud call was used
+    last_error: str | None = None  # the latest provider error, for logs
+
+
+class CircuitOpen(ProviderError):
+    """The primary failed too often in a row; it gets no more calls in this report."""
+
+
+@dataclass
+class Metrics:
+    """Counters of one build; `cloud_calls` is every request sent to a cloud provider."""
+
+    cloud_calls: int = 0
+    requests: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    fallbacks: Counter[str] = field(default_factory=Counter)
+    circuit_open: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready counters."""
+        return {
+            "cloud_calls": self.cloud_calls,
+            "requests": dict(sorted(self.requests.items())),
+            "retries": self.retries,
+            "fallbacks": dict(sorted(self.fallbacks.items())),
+            "circuit_open": self.circuit_open,
+        }
+
+
+def _is_retryable(cap: float) -> Callable[[BaseException], bool]:
+    def check(exc: BaseException) -> bool:
+        if not isinstance(exc, ProviderError) or not exc.retryable:
+            return False
+        # A server that asks us to wait longer than RETRY_BACKOFF_MAX is not waited for.
+        return exc.retry_after is None or exc.retry_after <= cap
+
+    return check
+
+
+def _label(step: Step) -> dict[str, str]:
+    return {"Phase": step.phase.name, "Section": step.section_id or "-"}
+
+
+class StepRunner:
+    """Runs steps of one plan through one call path, sharing its budget, breaker and limits."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: Plan,
+        models: ChatModels,
+        budget: CloudBudget,
+        metrics: Metrics,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.plan = plan
+        self.models = models
+        self.budget = budget
+        self.metrics = metrics
+        self.sleep = sleep
+        self._failures_in_a_row = 0
+        self._backoff = wait_exponential_jitter(
+            multiplier=min(1.0, settings.retry_backoff_max), max=settings.retry_backoff_max, jitter=1
+        )
+        self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
+        for spec in plan.providers.values():
+            self._limits.setdefault((spec.name, spec.model), asyncio.Semaphore(self._limit(spec)))
+
+    def _limit(self, spec: ProviderSpec) -> int:
+        if spec.kind is ProviderKind.EMBEDDED:
+            return 1  # one llama.cpp context, one call at a time
+        if spec.role is Role.PRIMARY:
+            return self.settings.primary_max_concurrency
+        return self.settings.secondary_max_concurrency
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.settings.retry_backoff_max)
+        return float(self._backoff(state))
+
+    async def run(
+        self, step: Step, messages: list[BaseMessage], max_tokens: int, title: str | None
+    ) -> StepResult:
+        """Run one step on its planned provider, falling back to the secondary when it fails."""
+        started = time.monotonic()
+        result = StepResult(step=step, text="", provider=step.provider)
+        secondary = self.plan.providers[Role.SECONDARY]
+        spec = step.provider
+        if step.reason in (Reason.COST_LIMIT, Reason.UNAVAILABLE):
+            result.fallback = step.reason.value
+            if step.reason is Reason.COST_LIMIT:
+                hybrid(**_label(step), Event="FALLBACK", Reason="COST_LIMIT",
+                       From="PRIMARY", To="SECONDARY")
+        if spec.role is Role.PRIMARY and self.metrics.circuit_open:
+            if spec.is_cloud:
+                self.budget.release()
+            result.fallback, spec = "CIRCUIT_OPEN", secondary
+            hybrid(**_label(step), Event="FALLBACK", Reason="CIRCUIT_OPEN",
+                   From="PRIMARY", To="SECONDARY")
+        if spec.role is Role.PRIMARY:
+            try:
+                await self._attempt(step, spec, messages, max_tokens, title, result)
+                self._failures_in_a_row = 0
+                return self._finish(result, started)
+            except (ProviderError, CostLimitExceededError) as exc:
+                if spec.is_cloud and not result.reservation_spent:
+                    self.budget.release()
+                if isinstance(exc, CircuitOpen):
+                    result.fallback = "CIRCUIT_OPEN"
+                    hybrid(**_label(step), Event="FALLBACK", Reason="CIRCUIT_OPEN",
+                           From="PRIMARY", To="SECONDARY")
+                else:
+                    result.errors.append(f"{spec.label}: {exc}")
+                    # A retry refused by the budget still means the primary failed.
+                    failed = result.attempts > 0
+                    result.fallback = "ERROR" if failed else "COST_LIMIT"
+                    error = str(exc)
+                    if failed and isinstance(exc, CostLimitExceededError):
+                        error = f"{result.last_error}; no retry: {exc}"
+                    hybrid(**_label(step), Event="FALLBACK", Reason=result.fallback,
+                           From="PRIMARY", To="SECONDARY", Error=error)
+                    if failed:
+                        self._primary_failed(spec)
+            spec = secondary
+        try:
+            await self._attempt(step, spec, messages, max_tokens, title, result)
+        except ProviderError as exc:
+            result.errors.append(f"{spec.label}: {exc}")
+            event = "FALLBACK_FAILED" if result.fallback else "FAILED"
+            hybrid(**_label(step), Event=event, Provider=spec.label, Error=exc)
+            raise GenerationError(f"{step.label} failed: {'; '.join(result.errors)}") from None
+        return self._finish(result, started)
+
+    def _finish(self, result: StepResult, started: float) -> StepResult:
+        result.latency_s = round(time.monotonic() - started, 3)
+        if result.fallback:
+            self.metrics.fallbacks[result.fallback] += 1
+        return result
+
+    def _primary_failed(self, spec: ProviderSpec) -> None:
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= BREAKER_THRESHOLD and not self.metrics.circuit_open:
+            self.metrics.circuit_open = True
+            hybrid(Event="CIRCUIT_OPEN", Provider=spec.label, Failures=self._failures_in_a_row,
+                   Action="primary skipped for the rest of the report")
+
+    async def _attempt(
+        self,
+        step: Step,
+        spec: ProviderSpec,
+        messages: list[BaseMessage],
+        max_tokens: int,
+        title: str | None,
+        result: StepResult,
+    ) -> None:
+        """Call one provider with retries; fill `result` on success, raise on final failure."""
+        model = self.models.get(spec.name, spec.model)
+        options = call_options(spec.name, max_tokens, self.settings.temperature)
+        planned = spec == step.provider
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(_is_retryable(self.settings.retry_backoff_max)),
+            reraise=True,
+            sleep=self.sleep,
+            before_sleep=lambda state: self._log_retry(step, spec, state),
+        )
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                async with self._limits[(spec.name, spec.model)]:
+                    # Checked once a slot is free: the breaker may have opened while waiting.
+                    if spec.role is Role.PRIMARY and self.metrics.circuit_open:
+                        raise CircuitOpen("primary circuit open")
+                    if spec.is_cloud:
+                        self.budget.spend(reserved=planned and number == 1)
+                        self.metrics.cloud_calls += 1
+                        if planned and number == 1:
+                            result.reservation_spent = True
+                    self.metrics.requests[spec.name] += 1
+                    result.attempts += 1
+                    hybrid(**_label(step), Provider=spec.label, Model=spec.model,
+                           Attempt=number if number > 1 else None)
+                    try:
+                        reply = await self._invoke(model, messages, options, spec)
+                    except ProviderError as exc:
+                        result.last_error = str(exc)
+                        raise
+                text = clean_section_text(
+                    _content(reply), title, abstract=step.section_id is None
+                )
+                if not text:
+                    raise ProviderBadResponse("empty response")
+                usage = reply.usage_metadata or {}
+                result.text = text
+                result.provider = spec
+                result.input_tokens += int(usage.get("input_tokens", 0))
+                result.output_tokens += int(usage.get("output_tokens", 0))
+
+    async def _invoke(
+        self, model: Any, messages: list[BaseMessage], options: dict[str, Any], spec: ProviderSpec
+    ) -> AIMessage:
+        try:
+            reply = await model.ainvoke(messages, **options)
+        except ReportingError:
+            raise
+        except Exception as exc:
+            raise to_provider_error(exc, spec.model) from exc
+        if not isinstance(reply, AIMessage):
+            raise ProviderBadResponse(f"unexpected reply type {type(reply).__name__}")
+        return reply
+
+    def _log_retry(self, step: Step, spec: ProviderSpec, state: RetryCallState) -> None:
+        self.metrics.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep
+        hybrid(**_label(step), Event="RETRY", Provider=spec.label,
+               Attempt=state.attempt_number + 1, Wait=f"{wait:.1f}s", Error=exc)
+
+
+def _content(reply: AIMessage) -> str:
+    """The text of a reply, whether content is a string or a list of parts."""
+    if isinstance(reply.content, str):
+        return reply.content
+    parts = [p if isinstance(p, str) else str(p.get("text", "")) for p in reply.content]
+    return "".join(parts)

@@ -1,0 +1,148 @@
+"""The `report` command line: the only place that prints and picks exit codes.
+
+Exit codes: 0 report written · 1 generation failed (providers) · 2 bad input or configuration
+· 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from reporting import __version__
+from reporting.errors import OutlineError, ReportingError
+from reporting.logs import RedactSecrets, redact
+from reporting.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="report",
+    help="Compile a YAML outline into a Markdown and DOCX report with routed LLM calls.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_OUT = Path("reports_out")
+OutlineArg = Annotated[Path, typer.Argument(help="Outline YAML file.", show_default=False)]
+
+
+def _configure_logging(settings: Settings | None, quiet: bool) -> None:
+    """`[Hybrid]` lines to stderr, plain, with every secret redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactSecrets(settings.secrets if settings else []))
+    root = logging.getLogger("reporting")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+
+
+@contextlib.contextmanager
+def _guard(settings: Settings | None = None) -> Iterator[None]:
+    """Turn every failure into one line on stderr and the exit code of its kind."""
+    secrets = settings.secrets if settings else []
+    try:
+        yield
+    except OutlineError as exc:
+        count = len(exc.problems)
+        err.print(f"error: the outline has {count} problem{'s' if count > 1 else ''}; "
+                  "nothing was generated", markup=False)
+        for problem in exc.problems:
+            err.print(f"  {exc.path}: {problem}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except ReportingError as exc:
+        kind = "invalid input" if exc.exit_code == 2 else "generation failed"
+        err.print(f"error ({kind}): {redact(str(exc), secrets)}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: no report was written", markup=False)
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: still no traceback for the user unless asked
+        if os.environ.get("REPORT_DEBUG"):
+            raise
+        message = redact(f"{type(exc).__name__}: {exc}", secrets)
+        err.print(f"internal error: {message} (set REPORT_DEBUG=1 for details)", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _settings() -> Settings:
+    with _guard():
+        return load_settings()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@app.command()
+def build(
+    outline: OutlineArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
+) -> None:
+    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
+    from reporting.build import build_report
+
+    settings = _settings()
+    _configure_logging(settings, quiet)
+    with _guard(settings):
+        result = build_report(outline, out_dir, settings)
+        metrics = result.record["metrics"]
+        fallbacks = sum(metrics["fallbacks"].values())
+        out.print(
+            f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
+            f"{metrics['steps']} calls, {metrics['cloud_calls']} cloud of "
+            f"{metrics['max_cloud_calls']} allowed, {fallbacks} fallbacks, "
+            f"{result.record['duration_s']:.1f} s",
+            markup=False,
+        )
+
+
+@app.command()
+def plan(outline: OutlineArg) -> None:
+    """Show which provider will write each step of OUTLINE, without calling any model."""
+    from reporting.build import plan_outline
+
+    settings = _settings()
+    with _guard(settings):
+        _, the_plan = plan_outline(outline, settings)
+        table = Table(title=f"Plan for {outline}", show_lines=False)
+        for column in ("step", "section", "phase", "role", "provider", "model", "reason", "rule"):
+            table.add_column(column)
+        for step in the_plan.steps:
+            table.add_row(str(step.index + 1), step.section_id or "-", step.phase.name,
+                          step.role.value, step.provider.name, step.provider.model,
+                          step.reason.value, step.rule)
+        out.print(table)
+        out.print(f"cloud calls: {the_plan.cloud_calls} planned of "
+                  f"{the_plan.max_cloud_calls} allowed (MAX_CLOUD_CALLS)", markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"reporting {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Compile a YAML outline into a Markdown and DOCX report with routed LLM calls."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,154 @@
+"""The SectionCompiler: an outline becomes a plan, the plan becomes text, the text a report.
+
+Reads as the pipeline: plan → (DRAFT → EXPAND → REFINE for every section, side by side)
+→ ABSTRACT over all refined sections → the compiled report, ready to render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reporting.calls import Metrics, Sleep, StepResult, StepRunner
+from reporting.errors import ReportingError
+from reporting.guardrail import CloudBudget
+from reporting.logs import hybrid
+from reporting.outline import Outline, Section, SectionType
+from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.prompts import SectionText, abstract_messages, max_output_tokens, section_messages
+from reporting.providers import ChatModels
+from reporting.routing import Plan, Reason, Role, make_plan, resolve_provider
+from reporting.settings import Settings
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class CompiledReport:
+    """Everything a build produced: the text of every step and what it cost."""
+
+    outline: Outline
+    plan: Plan
+    results: list[StepResult]
+    metrics: Metrics
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    state: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def body(self, section_id: str) -> str:
+        """The refined text of a section."""
+        return self._text(section_id, CompilationPhase.REFINE)
+
+    @property
+    def abstract(self) -> str:
+        """The abstract's text."""
+        return self._text(None, CompilationPhase.ABSTRACT)
+
+    def _text(self, section_id: str | None, phase: CompilationPhase) -> str:
+        for result in self.results:
+            if result.step.section_id == section_id and result.step.phase is phase:
+                return result.text
+        raise KeyError(f"no result for {section_id}/{phase.name}")
+
+
+class SectionCompiler:
+    """Executes a plan: each section's chain runs side by side, the abstract once all are done."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        models: ChatModels | None = None,
+        available: Mapping[Role, bool] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.models = models or ChatModels(settings)
+        self.available = dict(available) if available else None
+        self.sleep = sleep
+
+    def _resolve_provider(
+        self, phase: CompilationPhase, section_type: SectionType | None
+    ) -> tuple[str, str]:
+        """The (provider, model) the routing matrix names for a phase and section type."""
+        return resolve_provider(phase, section_type, self.settings)
+
+    def plan(self, outline: Outline) -> Plan:
+        """The plan this compiler will follow for an outline."""
+        return make_plan(outline, self.settings, self.available)
+
+    def compile(self, outline: Outline, plan: Plan | None = None) -> CompiledReport:
+        """Compile an outline synchronously (runs the async pipeline to completion)."""
+        return asyncio.run(self.acompile(outline, plan))
+
+    async def acompile(self, outline: Outline, plan: Plan | None = None) -> CompiledReport:
+        """Compile an outline: sections side by side, then the abstract."""
+        started = _now()
+        plan = plan or self.plan(outline)
+        for spec in {step.provider for step in plan.steps}:
+            self.models.get(spec.name, spec.model)  # a missing key fails here, before any call
+        self._log_unavailable(plan)
+        metrics = Metrics()
+        budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
+        runner = StepRunner(self.settings, plan, self.models, budget, metrics, self.sleep)
+
+        # Draft, expand, refine: every section's chain side by side.
+        results: dict[int, StepResult] = {}
+        try:
+            async with asyncio.TaskGroup() as group:
+                for section in outline.walk():
+                    group.create_task(self._run_section(runner, plan, outline, section, results))
+        except* ReportingError as failures:
+            raise failures.exceptions[0] from None
+
+        # Abstract: over all refined sections, in outline order.
+        refined = [
+            SectionText(s.id, s.title, results[plan.step(s.id, CompilationPhase.REFINE).index].text)
+            for s in outline.walk()
+        ]
+        step = plan.step(None, CompilationPhase.ABSTRACT)
+        messages = abstract_messages(outline, refined)
+        tokens = max_output_tokens(CompilationPhase.ABSTRACT, 0)
+        results[step.index] = await runner.run(step, messages, tokens, None)
+
+        ordered = [results[index] for index in sorted(results)]
+        return CompiledReport(
+            outline=outline,
+            plan=plan,
+            results=ordered,
+            metrics=metrics,
+            started_at=started,
+            finished_at=_now(),
+            state={"metrics": metrics.as_dict()},
+        )
+
+    async def _run_section(
+        self,
+        runner: StepRunner,
+        plan: Plan,
+        outline: Outline,
+        section: Section,
+        results: dict[int, StepResult],
+    ) -> None:
+        """One section's DRAFT → EXPAND → REFINE, each phase fed the previous one's text."""
+        previous: str | None = None
+        for phase in SECTION_PHASES:
+            step = plan.step(section.id, phase)
+            messages = section_messages(phase, outline, section, previous)
+            tokens = max_output_tokens(phase, section.target_words)
+            result = await runner.run(step, messages, tokens, section.title)
+            results[step.index] = result
+            previous = result.text
+
+    @staticmethod
+    def _log_unavailable(plan: Plan) -> None:
+        """Say once that an unavailable primary is routed around from the start."""
+        rerouted = [step for step in plan.steps if step.reason is Reason.UNAVAILABLE]
+        if rerouted:
+            primary = plan.providers[Role.PRIMARY]
+            hybrid(Event="FALLBACK", Reason="UNAVAILABLE", Provider=primary.label,
+                   To=plan.providers[Role.SECONDARY].label, Steps=len(rerouted))

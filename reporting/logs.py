@@ -1,0 +1,37 @@
+"""The `[Hybrid]` log lines, and the filter that keeps secrets out of every log record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+logger = logging.getLogger("reporting.hybrid")
+
+
+def hybrid(**fields: object) -> None:
+    """Log one `[Hybrid] Key=value | …` line; fields with None values are left out."""
+    parts = [f"{key}={value}" for key, value in fields.items() if value is not None]
+    logger.info("[Hybrid] %s", " | ".join(parts))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in a text by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message so no secret reaches any handler."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the message once, with the secrets replaced."""
+        if self.secrets:
+            record.msg = redact(record.getMessage(), self.secrets)
+            record.args = None
+        return True

@@ -1,0 +1,147 @@
+"""Markdown → DOCX through pandoc, with the document properties set by python-docx."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pypandoc
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
+from reporting.errors import ReportingError
+
+__all__ = ["PANDOC_INPUT_FORMAT", "render_docx"]
+
+log = logging.getLogger(__name__)
+
+# Pandoc's Markdown minus two extensions that misread model-written prose: a `---` line
+# could open a YAML metadata block, and `\word{...}` would be taken as raw TeX and dropped.
+PANDOC_INPUT_FORMAT = "markdown-yaml_metadata_block-raw_tex"
+
+PANDOC_TIMEOUT_SECONDS = 120.0
+
+CORE_TEXT_LIMIT = 255  # characters python-docx accepts in a core property
+
+SPACE_AFTER_TABLE = Pt(9)
+
+
+def _pandoc_path() -> str:
+    """Path of the pandoc binary shipped with pypandoc-binary (or found on PATH)."""
+    try:
+        return str(pypandoc.get_pandoc_path())
+    except OSError as exc:
+        raise ReportingError(f"pandoc is not available: {exc}") from exc
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, or a placeholder."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return "no error message"
+
+
+def _as_utc_naive(moment: datetime) -> datetime:
+    """`moment` in UTC without tzinfo (naive datetimes are taken to be UTC already)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Path) -> None:
+    """Convert `markdown` to the DOCX file `out_path` with pandoc."""
+    command = [
+        _pandoc_path(),
+        f"--from={PANDOC_INPUT_FORMAT}",
+        "--to=docx",
+        # The lone leading `#` heading becomes the DOCX Title; `##` → Heading 1, and so on.
+        "--shift-heading-level-by=-1",
+        f"--reference-doc={reference_docx}",
+        # Title only used if the Markdown lacks its leading `#` heading.
+        "--metadata",
+        f"title={title}",
+        # No reading of local files or URLs named in the Markdown (e.g. image sources).
+        "--sandbox",
+        f"--output={out_path}",
+    ]
+    try:
+        result = subprocess.run(
+            command,
+            input=markdown.encode("utf-8"),
+            capture_output=True,
+            timeout=PANDOC_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ReportingError(
+            f"pandoc failed: no result within {PANDOC_TIMEOUT_SECONDS:g} s"
+        ) from exc
+    except OSError as exc:
+        raise ReportingError(f"pandoc failed: {exc}") from exc
+    stderr = result.stderr.decode("utf-8", errors="replace")
+    if result.returncode != 0:
+        raise ReportingError(f"pandoc failed: {_first_line(stderr)}")
+    for line in stderr.splitlines():
+        if line.strip():
+            log.warning("pandoc: %s", line.strip())
+
+
+def _space_after_tables(document: DocumentObject) -> None:
+    """Give a paragraph that directly follows a table some space before it (styles cannot)."""
+    for paragraph in document.paragraphs:
+        previous = paragraph._p.getprevious()
+        if previous is None or previous.tag != qn("w:tbl"):
+            continue
+        if paragraph.paragraph_format.space_before is None:
+            paragraph.paragraph_format.space_before = SPACE_AFTER_TABLE
+
+
+def _finish(path: Path, *, title: str, author: str | None, created: datetime) -> None:
+    """Space out tables and set the core properties of the DOCX at `path`, dropping pandoc's."""
+    document = Document(str(path))
+    _space_after_tables(document)
+    props = document.core_properties
+    moment = _as_utc_naive(created)
+    props.title = title[:CORE_TEXT_LIMIT]
+    props.author = (author or "")[:CORE_TEXT_LIMIT]
+    props.created = moment
+    props.modified = moment
+    for name in (
+        "last_modified_by",
+        "comments",
+        "keywords",
+        "subject",
+        "category",
+        "content_status",
+        "identifier",
+        "language",
+        "version",
+    ):
+        setattr(props, name, "")
+    document.save(str(path))
+
+
+def render_docx(
+    markdown: str,
+    out_path: Path,
+    *,
+    title: str,
+    author: str | None,
+    created: datetime,
+    reference_docx: Path,
+) -> None:
+    """Convert report Markdown to DOCX with pandoc and set the document properties."""
+    if not reference_docx.is_file():
+        raise ReportingError(f"reference DOCX not found: {reference_docx}")
+    _run_pandoc(markdown, out_path, title=title, reference_docx=reference_docx)
+    try:
+        _finish(out_path, title=title, author=author, created=created)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
+        raise ReportingError(f"could not set DOCX properties of {out_path}: {exc}") from exc

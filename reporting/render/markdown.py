@@ -1,0 +1,66 @@
+"""The report's Markdown, rendered from templates/report.md.j2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from reporting.prompts import templates_dir
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def md_inline(text: str) -> str:
+    """Escape Markdown syntax in a one-line user string (a title, an author)."""
+    return _INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates_dir()),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md_inline"] = md_inline
+    return env
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    """A section as the template sees it."""
+
+    id: str
+    title: str
+    depth: int
+    body: str
+
+
+def byline(author: str | None, date: dt.date) -> str:
+    """`Author · 23 November 2026`, or just the date."""
+    day = f"{date.day} {date:%B %Y}"
+    return f"{author} · {day}" if author else day
+
+
+def render_markdown(
+    title: str,
+    author: str | None,
+    date: dt.date,
+    abstract: str,
+    sections: list[RenderedSection],
+) -> str:
+    """The whole report as Markdown: title, byline, abstract, numbered sections in order."""
+    text = _environment().get_template("report.md.j2").render(
+        title=title,
+        byline=byline(author, date),
+        abstract=abstract,
+        sections=sections,
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"

@@ -1,0 +1,129 @@
+"""Every setting, read once from the environment and `.env` and validated (pydantic-settings)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reporting.errors import ConfigError
+
+
+class ProviderKind(Enum):
+    """What runs a provider's model, and whether its calls count against the cloud budget."""
+
+    OPENAI = "openai"
+    OLLAMA = "ollama"
+    EMBEDDED = "embedded"
+
+    @property
+    def is_cloud(self) -> bool:
+        """Cloud providers cost money and are capped by MAX_CLOUD_CALLS."""
+        return self is ProviderKind.OPENAI
+
+
+# Names a user may write; `local` is the historical name of the Ollama provider.
+PROVIDER_NAMES: dict[str, ProviderKind] = {
+    "openai": ProviderKind.OPENAI,
+    "local": ProviderKind.OLLAMA,
+    "ollama": ProviderKind.OLLAMA,
+    "embedded": ProviderKind.EMBEDDED,
+}
+
+
+def normalise_provider(value: str) -> str:
+    """Lower-case a provider name and check it is one we know."""
+    name = value.strip().lower()
+    if name not in PROVIDER_NAMES:
+        known = ", ".join(sorted(PROVIDER_NAMES))
+        raise ValueError(f"unknown provider {value!r}; use one of: {known}")
+    return name
+
+
+class Settings(BaseSettings):
+    """Configuration of one build; names are case-insensitive environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+    )
+
+    vra_hybrid_mode: bool = Field(False, description="Route phases between primary and secondary.")
+    report_provider: str | None = Field(None, description="Fallback name for PRIMARY_PROVIDER.")
+    primary_provider: str = Field(
+        "", description="High-reasoning provider: REPORT_PROVIDER, else openai."
+    )
+    primary_model: str = Field("gpt-4o", description="Model of the primary provider.")
+    secondary_provider: str = Field("local", description="High-volume provider (local = Ollama).")
+    secondary_model: str = Field("llama3:8b", description="Model of the secondary provider.")
+    max_cloud_calls: int = Field(15, ge=0, description="Cloud requests allowed per report.")
+    request_timeout: float = Field(120.0, gt=0, description="Seconds allowed per request.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
+    retry_backoff_max: float = Field(20.0, ge=0, description="Cap in seconds of the backoff.")
+    temperature: float = Field(0.3, ge=0, le=2, description="Sampling temperature of every call.")
+    primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
+    secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
+    embedded_model_path: Path | None = Field(None, description="GGUF file of the embedded model.")
+    openai_api_key: SecretStr | None = Field(None, description="Key of the OpenAI API.")
+    openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
+    ollama_host: str | None = Field(None, description="Address of the Ollama server.")
+
+    @field_validator("report_provider", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("report_provider", "secondary_provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_provider(value)
+
+    @field_validator("openai_api_key", mode="before")
+    @classmethod
+    def _blank_key_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _default_primary(self) -> Settings:
+        # PRIMARY_PROVIDER falls back to REPORT_PROVIDER, then to openai.
+        name = self.primary_provider.strip() or self.report_provider or "openai"
+        try:
+            object.__setattr__(self, "primary_provider", normalise_provider(name))
+        except ValueError as exc:
+            raise ValueError(f"PRIMARY_PROVIDER: {exc}") from None
+        return self
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in any output."""
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+        return [key] if len(key) >= 4 else []
+
+    def snapshot(self) -> dict[str, Any]:
+        """The settings as JSON-ready data, secrets replaced by whether they are set."""
+        data = self.model_dump(mode="json", exclude={"openai_api_key"})
+        data["openai_api_key"] = "set" if self.openai_api_key else None
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation problems into one ConfigError naming each variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {message}" if name else message)
+        raise ConfigError("invalid settings: " + "; ".join(lines)) from None

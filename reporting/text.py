@@ -1,0 +1,96 @@
+"""Clean-up of model output so a section body is prose under the compiler's own headings."""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it import MarkdownIt
+
+_MD = MarkdownIt("commonmark").enable("table")
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_PREAMBLE = re.compile(
+    r"^\s*(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are)|below is"
+    r"|i(?:'ve| have) (?:written|drafted|revised|polished)|as requested)\b[^\n]*(?:[:!.]|\n)",
+    re.IGNORECASE,
+)
+_WRAPPING_FENCE = re.compile(r"^\s*```(?:markdown|md|text)?\s*\n(.*?)\n```\s*$", re.DOTALL)
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def strip_think(text: str) -> str:
+    """Remove `<think>…</think>` blocks that reasoning models emit."""
+    return _THINK.sub("", text)
+
+
+def strip_preamble(text: str) -> str:
+    """Drop a leading chat-style preamble line such as "Sure, here is the section:"."""
+    first, _, rest = text.lstrip().partition("\n")
+    if _PREAMBLE.match(first + "\n") and len(first) < 160:
+        return rest
+    return text
+
+
+def unwrap_fence(text: str) -> str:
+    """Unwrap a reply that was entirely inside one ```markdown fence."""
+    match = _WRAPPING_FENCE.match(text)
+    return match.group(1) if match else text
+
+
+def demote_headings(text: str, section_title: str | None = None, *, drop: bool = False) -> str:
+    """Turn every heading the model wrote into a bold line; drop one that repeats the title.
+
+    The document's headings belong to the compiler, so the structure always equals the outline.
+    """
+    lines = text.split("\n")
+    tokens = _MD.parse(text)
+    replacements: list[tuple[int, int, str]] = []
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or token.map is None:
+            continue
+        content = tokens[index + 1].content.strip()
+        start, end = token.map
+        repeats_title = section_title is not None and _same_words(content, section_title)
+        replacement = "" if drop or repeats_title or not content else f"**{content}**"
+        replacements.append((start, end, replacement))
+    for start, end, replacement in reversed(replacements):
+        # A blank line after the bold line keeps it a paragraph of its own.
+        lines[start:end] = [replacement, ""] if replacement else []
+    return "\n".join(lines)
+
+
+def _same_words(a: str, b: str) -> bool:
+    """Whether two headings say the same thing, ignoring numbering, case and punctuation."""
+
+    def words(text: str) -> list[str]:
+        return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if not w.isdigit()]
+
+    return words(a) == words(b)
+
+
+def balance_fences(text: str) -> str:
+    """Close a code fence the model left open, so the rest of the report is not swallowed."""
+    open_fence: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE_LINE.match(line)
+        if not match:
+            continue
+        marker = match.group(1)
+        if open_fence is None:
+            open_fence = marker
+        elif marker[0] == open_fence[0] and len(marker) >= len(open_fence):
+            open_fence = None
+    return text if open_fence is None else f"{text.rstrip()}\n{open_fence}"
+
+
+def clean_section_text(
+    text: str, section_title: str | None = None, *, abstract: bool = False
+) -> str:
+    """Everything a model's reply goes through; the abstract loses its headings entirely."""
+    text = strip_think(text).replace("\r\n", "\n")
+    text = unwrap_fence(text.strip())
+    text = strip_preamble(text)
+    text = demote_headings(text, section_title, drop=abstract)
+    text = strip_preamble(text)  # a preamble may follow a heading the model put first
+    text = balance_fences(text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()

@@ -1,0 +1,40 @@
+"""CloudBudget: reservations for planned calls, the spare pool for retries."""
+
+from __future__ import annotations
+
+import pytest
+
+from reporting.errors import CostLimitExceededError
+from reporting.guardrail import CloudBudget
+
+
+def test_reserved_calls_are_always_available() -> None:
+    budget = CloudBudget(3, reserved=3)
+    for _ in range(3):
+        budget.spend(reserved=True)
+    assert budget.used == 3
+    with pytest.raises(CostLimitExceededError, match="MAX_CLOUD_CALLS=3"):
+        budget.spend(reserved=False)
+
+
+def test_retries_cannot_take_a_reserved_call() -> None:
+    budget = CloudBudget(3, reserved=2)
+    budget.spend(reserved=False)  # the one spare call
+    with pytest.raises(CostLimitExceededError):
+        budget.spend(reserved=False)
+    budget.spend(reserved=True)
+    budget.spend(reserved=True)
+    assert (budget.used, budget.reserved, budget.spare) == (3, 0, 0)
+
+
+def test_released_reservation_becomes_spare() -> None:
+    budget = CloudBudget(2, reserved=2)
+    budget.release()
+    assert budget.spare == 1
+    budget.spend(reserved=False)
+    assert budget.used == 1
+
+
+def test_cannot_reserve_more_than_the_limit() -> None:
+    with pytest.raises(ValueError, match="cannot reserve 4"):
+        CloudBudget(3, reserved=4)
