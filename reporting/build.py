@@ -15,6 +15,7 @@ from reporting.files import safe_stem, staged
 from reporting.logs import redact
 from reporting.manifest import build_manifest, dump_manifest
 from reporting.outline import Outline, load_outline
+from reporting.preflight import preflight
 from reporting.prompts import templates_dir
 from reporting.render.docx import render_docx
 from reporting.render.markdown import RenderedSection, render_markdown
@@ -47,6 +48,8 @@ def plan_outline(
 ) -> tuple[Outline, Plan]:
     """Load an outline and make its plan, without calling any model."""
     outline = load_outline(outline_path)
+    if available is None:
+        available = preflight(settings)
     return outline, SectionCompiler(settings, available=available).plan(outline)
 
 
@@ -63,6 +66,9 @@ def build_report(
     # Load and plan: an invalid outline stops here, before any model is called.
     outline = load_outline(outline_path)
     if compiler is None:
+        # Preflight: an unavailable primary is routed around from the start.
+        if available is None:
+            available = preflight(settings)
         compiler = SectionCompiler(settings, available=available, sleep=sleep or asyncio.sleep)
 
     # Draft, expand, refine every section, then the abstract.

@@ -102,8 +102,8 @@ class SectionCompiler:
             async with asyncio.TaskGroup() as group:
                 for section in outline.walk():
                     group.create_task(self._run_section(runner, plan, outline, section, results))
-        except* ReportingError as failures:
-            raise failures.exceptions[0] from None
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
 
         # Abstract: over all refined sections, in outline order.
         refined = [
@@ -152,3 +152,19 @@ class SectionCompiler:
             primary = plan.providers[Role.PRIMARY]
             hybrid(Event="FALLBACK", Reason="UNAVAILABLE", Provider=primary.label,
                    To=plan.providers[Role.SECONDARY].label, Steps=len(rerouted))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed task group: our own errors before anything else."""
+    leaves: list[BaseException] = []
+
+    def flatten(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                flatten(inner)
+        else:
+            leaves.append(exc)
+
+    flatten(group)
+    ours = [exc for exc in leaves if isinstance(exc, ReportingError)]
+    return (ours or leaves)[0]

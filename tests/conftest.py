@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from loopback import OllamaServer, OpenAIServer
 from reporting.settings import Settings
+
+# A key that must never appear in any output.
+PLANTED_KEY = "sk-planted-4f1c9a2b7d3e8f60"
 
 EXAMPLE_OUTLINE = """\
 title: Fleet Telemetry Platform — Annual Report
@@ -48,8 +52,39 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     for variable in list(os.environ):
         if variable.upper() in names or variable.upper().startswith(("OPENAI_", "OLLAMA_")):
             monkeypatch.delenv(variable, raising=False)
+    # Loopback traffic stays direct even if the machine sets an HTTP proxy.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A loopback server speaking OpenAI's /v1/chat/completions."""
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ollama_server() -> Iterator[OllamaServer]:
+    """A loopback server speaking Ollama's /api/chat."""
+    with OllamaServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hybrid_env(
+    monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer, ollama_server: OllamaServer
+) -> pytest.MonkeyPatch:
+    """Environment of a hybrid build against both loopback servers, without backoff waits."""
+    monkeypatch.setenv("VRA_HYBRID_MODE", "true")
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    monkeypatch.setenv("RETRY_BACKOFF_MAX", "0")
+    monkeypatch.setenv("REQUEST_TIMEOUT", "5")
+    return monkeypatch
 
 
 @pytest.fixture

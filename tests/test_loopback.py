@@ -47,13 +47,6 @@ from loopback import (
 from pydantic import SecretStr
 
 
-@pytest.fixture(autouse=True)
-def _bypass_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep loopback traffic direct even if the machine sets an HTTP proxy."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 def chat_openai(srv: OpenAIServer, timeout: float = 5, **kwargs: Any) -> ChatOpenAI:
     """A ChatOpenAI client aimed at ``srv`` with retries off."""
     return ChatOpenAI(

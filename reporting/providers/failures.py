@@ -118,8 +118,8 @@ def to_provider_error(exc: BaseException, model: str) -> ReportingError:
         return from_status(
             exc.response.status_code, exc.response.text, model, parse_retry_after(headers)
         )
-    if isinstance(exc, _TIMEOUTS | TimeoutError):
+    if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
         return ProviderTimeout("request timed out")
-    if isinstance(exc, _TRANSPORT | ConnectionError):
+    if isinstance(exc, (*_TRANSPORT, ConnectionError)):
         return ProviderUnreachable(f"connection failed: {_one_line(str(exc)) or type(exc).__name__}")
     return ProviderError(f"{type(exc).__name__}: {_one_line(str(exc))}")
