@@ -21,6 +21,7 @@ from rich.table import Table
 from reporting import __version__
 from reporting.errors import OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
+from reporting.routing import Role
 from reporting.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -126,6 +127,38 @@ def plan(outline: OutlineArg) -> None:
         out.print(table)
         out.print(f"cloud calls: {the_plan.cloud_calls} planned of "
                   f"{the_plan.max_cloud_calls} allowed (MAX_CLOUD_CALLS)", markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the providers a build would use; exit 0 only when a build can run."""
+    from reporting.preflight import check_roles
+
+    settings = _settings()
+    with _guard(settings):
+        checks = check_roles(settings)
+        table = Table(title="Providers")
+        for column in ("role", "provider", "model", "kind", "status", "fix"):
+            table.add_column(column)
+        for role, check in checks.items():
+            kind = "cloud" if check.name == "openai" else "local"
+            status = f"[green]ok[/green]: {check.status}" if check.ok else (
+                f"[red]unavailable[/red]: {check.status}")
+            table.add_row(role.value, check.name, check.model, kind, status, check.fix or "-")
+        out.print(table)
+        primary, secondary = checks[Role.PRIMARY], checks[Role.SECONDARY]
+        hybrid_mode = "on" if settings.vra_hybrid_mode else "off"
+        out.print(f"hybrid mode {hybrid_mode}; MAX_CLOUD_CALLS={settings.max_cloud_calls}",
+                  markup=False)
+        if not secondary.ok:
+            out.print("verdict: a build cannot run: the secondary provider is unavailable",
+                      markup=False)
+            raise typer.Exit(2)
+        if not primary.ok:
+            out.print("verdict: a build can run; every primary step goes to the secondary "
+                      "(UNAVAILABLE)", markup=False)
+        else:
+            out.print("verdict: a build can run on both providers", markup=False)
 
 
 def _version(value: bool) -> None:
