@@ -1,4 +1,4 @@
-"""reporting: a batch document compiler that turns a YAML outline into a routed LLM-written report."""
+"""reporting: a batch document compiler; a YAML outline becomes an LLM-written report."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -37,9 +37,7 @@ class BuildResult:
 def report_markdown(report: CompiledReport, date: dt.date) -> str:
     """The compiled report as Markdown; headings come from the outline, never from the model."""
     outline = report.outline
-    sections = [
-        RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()
-    ]
+    sections = [RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()]
     return render_markdown(outline.title, outline.author, date, report.abstract, sections)
 
 

@@ -113,7 +113,9 @@ class StepRunner:
         self.sleep = sleep
         self._failures_in_a_row = 0
         self._backoff = wait_exponential_jitter(
-            multiplier=min(1.0, settings.retry_backoff_max), max=settings.retry_backoff_max, jitter=1
+            multiplier=min(1.0, settings.retry_backoff_max),
+            max=settings.retry_backoff_max,
+            jitter=1,
         )
         self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
         for spec in plan.providers.values():
@@ -143,14 +145,24 @@ class StepRunner:
         if step.reason in (Reason.COST_LIMIT, Reason.UNAVAILABLE):
             result.fallback = step.reason.value
             if step.reason is Reason.COST_LIMIT:
-                hybrid(**_label(step), Event="FALLBACK", Reason="COST_LIMIT",
-                       From="PRIMARY", To="SECONDARY")
+                hybrid(
+                    **_label(step),
+                    Event="FALLBACK",
+                    Reason="COST_LIMIT",
+                    From="PRIMARY",
+                    To="SECONDARY",
+                )
         if spec.role is Role.PRIMARY and self.metrics.circuit_open:
             if spec.is_cloud:
                 self.budget.release()
             result.fallback, spec = "CIRCUIT_OPEN", secondary
-            hybrid(**_label(step), Event="FALLBACK", Reason="CIRCUIT_OPEN",
-                   From="PRIMARY", To="SECONDARY")
+            hybrid(
+                **_label(step),
+                Event="FALLBACK",
+                Reason="CIRCUIT_OPEN",
+                From="PRIMARY",
+                To="SECONDARY",
+            )
         if spec.role is Role.PRIMARY:
             try:
                 await self._attempt(step, spec, messages, max_tokens, title, result)
@@ -161,8 +173,13 @@ class StepRunner:
                     self.budget.release()
                 if isinstance(exc, CircuitOpen):
                     result.fallback = "CIRCUIT_OPEN"
-                    hybrid(**_label(step), Event="FALLBACK", Reason="CIRCUIT_OPEN",
-                           From="PRIMARY", To="SECONDARY")
+                    hybrid(
+                        **_label(step),
+                        Event="FALLBACK",
+                        Reason="CIRCUIT_OPEN",
+                        From="PRIMARY",
+                        To="SECONDARY",
+                    )
                 else:
                     result.errors.append(f"{spec.label}: {exc}")
                     # A retry refused by the budget still means the primary failed.
@@ -171,8 +188,14 @@ class StepRunner:
                     error = str(exc)
                     if failed and isinstance(exc, CostLimitExceededError):
                         error = f"{result.last_error}; no retry: {exc}"
-                    hybrid(**_label(step), Event="FALLBACK", Reason=result.fallback,
-                           From="PRIMARY", To="SECONDARY", Error=error)
+                    hybrid(
+                        **_label(step),
+                        Event="FALLBACK",
+                        Reason=result.fallback,
+                        From="PRIMARY",
+                        To="SECONDARY",
+                        Error=error,
+                    )
                     if failed:
                         self._primary_failed(spec)
             spec = secondary
@@ -195,8 +218,12 @@ class StepRunner:
         self._failures_in_a_row += 1
         if self._failures_in_a_row >= BREAKER_THRESHOLD and not self.metrics.circuit_open:
             self.metrics.circuit_open = True
-            hybrid(Event="CIRCUIT_OPEN", Provider=spec.label, Failures=self._failures_in_a_row,
-                   Action="primary skipped for the rest of the report")
+            hybrid(
+                Event="CIRCUIT_OPEN",
+                Provider=spec.label,
+                Failures=self._failures_in_a_row,
+                Action="primary skipped for the rest of the report",
+            )
 
     async def _attempt(
         self,
@@ -209,7 +236,6 @@ class StepRunner:
     ) -> None:
         """Call one provider with retries; fill `result` on success, raise on final failure."""
         model = self.models.get(spec.name, spec.model)
-        options = call_options(spec.name, max_tokens, self.settings.temperature)
         planned = spec == step.provider
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
@@ -233,23 +259,27 @@ class StepRunner:
                             result.reservation_spent = True
                     self.metrics.requests[spec.name] += 1
                     result.attempts += 1
-                    hybrid(**_label(step), Provider=spec.label, Model=spec.model,
-                           Attempt=number if number > 1 else None)
+                    hybrid(
+                        **_label(step),
+                        Provider=spec.label,
+                        Model=spec.model,
+                        Attempt=number if number > 1 else None,
+                    )
+                    options = call_options(spec.name, max_tokens, self.settings.temperature, number)
                     try:
                         reply = await self._invoke(model, messages, options, spec)
                     except ProviderError as exc:
                         result.last_error = str(exc)
                         raise
-                text = clean_section_text(
-                    _content(reply), title, abstract=step.section_id is None
-                )
+                text = clean_section_text(_content(reply), title, abstract=step.section_id is None)
                 if not text:
                     raise ProviderBadResponse("empty response")
-                usage = reply.usage_metadata or {}
+                usage = reply.usage_metadata
                 result.text = text
                 result.provider = spec
-                result.input_tokens += int(usage.get("input_tokens", 0))
-                result.output_tokens += int(usage.get("output_tokens", 0))
+                if usage:
+                    result.input_tokens += usage["input_tokens"]
+                    result.output_tokens += usage["output_tokens"]
 
     async def _invoke(
         self, model: Any, messages: list[BaseMessage], options: dict[str, Any], spec: ProviderSpec
@@ -268,8 +298,14 @@ class StepRunner:
         self.metrics.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         wait = state.upcoming_sleep
-        hybrid(**_label(step), Event="RETRY", Provider=spec.label,
-               Attempt=state.attempt_number + 1, Wait=f"{wait:.1f}s", Error=exc)
+        hybrid(
+            **_label(step),
+            Event="RETRY",
+            Provider=spec.label,
+            Attempt=state.attempt_number + 1,
+            Wait=f"{wait:.1f}s",
+            Error=exc,
+        )
 
 
 def _content(reply: AIMessage) -> str:

@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not out.is_terminal:  # pipes and CI logs get full rows, not 80-column wraps
+    out.width = 160
 
 DEFAULT_OUT = Path("reports_out")
 OutlineArg = Annotated[Path, typer.Argument(help="Outline YAML file.", show_default=False)]
@@ -57,8 +59,11 @@ def _guard(settings: Settings | None = None) -> Iterator[None]:
         yield
     except OutlineError as exc:
         count = len(exc.problems)
-        err.print(f"error: the outline has {count} problem{'s' if count > 1 else ''}; "
-                  "nothing was generated", markup=False)
+        err.print(
+            f"error: the outline has {count} problem{'s' if count > 1 else ''}; "
+            "nothing was generated",
+            markup=False,
+        )
         for problem in exc.problems:
             err.print(f"  {exc.path}: {problem}", markup=False)
         raise typer.Exit(exc.exit_code) from None
@@ -118,15 +123,24 @@ def plan(outline: OutlineArg) -> None:
     with _guard(settings):
         _, the_plan = plan_outline(outline, settings)
         table = Table(title=f"Plan for {outline}", show_lines=False)
-        for column in ("step", "section", "phase", "role", "provider", "model", "reason", "rule"):
+        for column in ("section", "phase", "role", "provider", "model", "reason", "rule"):
             table.add_column(column)
         for step in the_plan.steps:
-            table.add_row(str(step.index + 1), step.section_id or "-", step.phase.name,
-                          step.role.value, step.provider.name, step.provider.model,
-                          step.reason.value, step.rule)
+            table.add_row(
+                step.section_id or "-",
+                step.phase.name,
+                step.role.value,
+                step.provider.name,
+                step.provider.model,
+                step.reason.value,
+                step.rule,
+            )
         out.print(table)
-        out.print(f"cloud calls: {the_plan.cloud_calls} planned of "
-                  f"{the_plan.max_cloud_calls} allowed (MAX_CLOUD_CALLS)", markup=False)
+        out.print(
+            f"cloud calls: {the_plan.cloud_calls} planned of "
+            f"{the_plan.max_cloud_calls} allowed (MAX_CLOUD_CALLS)",
+            markup=False,
+        )
 
 
 @app.command()
@@ -142,21 +156,28 @@ def doctor() -> None:
             table.add_column(column)
         for role, check in checks.items():
             kind = "cloud" if check.name == "openai" else "local"
-            status = f"[green]ok[/green]: {check.status}" if check.ok else (
-                f"[red]unavailable[/red]: {check.status}")
+            status = (
+                f"[green]ok[/green]: {check.status}"
+                if check.ok
+                else (f"[red]unavailable[/red]: {check.status}")
+            )
             table.add_row(role.value, check.name, check.model, kind, status, check.fix or "-")
         out.print(table)
         primary, secondary = checks[Role.PRIMARY], checks[Role.SECONDARY]
         hybrid_mode = "on" if settings.vra_hybrid_mode else "off"
-        out.print(f"hybrid mode {hybrid_mode}; MAX_CLOUD_CALLS={settings.max_cloud_calls}",
-                  markup=False)
+        out.print(
+            f"hybrid mode {hybrid_mode}; MAX_CLOUD_CALLS={settings.max_cloud_calls}", markup=False
+        )
         if not secondary.ok:
-            out.print("verdict: a build cannot run: the secondary provider is unavailable",
-                      markup=False)
+            out.print(
+                "verdict: a build cannot run: the secondary provider is unavailable", markup=False
+            )
             raise typer.Exit(2)
         if not primary.ok:
-            out.print("verdict: a build can run; every primary step goes to the secondary "
-                      "(UNAVAILABLE)", markup=False)
+            out.print(
+                "verdict: a build can run; every primary step goes to the secondary (UNAVAILABLE)",
+                markup=False,
+            )
         else:
             out.print("verdict: a build can run on both providers", markup=False)
 

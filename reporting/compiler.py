@@ -150,8 +150,13 @@ class SectionCompiler:
         rerouted = [step for step in plan.steps if step.reason is Reason.UNAVAILABLE]
         if rerouted:
             primary = plan.providers[Role.PRIMARY]
-            hybrid(Event="FALLBACK", Reason="UNAVAILABLE", Provider=primary.label,
-                   To=plan.providers[Role.SECONDARY].label, Steps=len(rerouted))
+            hybrid(
+                Event="FALLBACK",
+                Reason="UNAVAILABLE",
+                Provider=primary.label,
+                To=plan.providers[Role.SECONDARY].label,
+                Steps=len(rerouted),
+            )
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,18 +1,18 @@
 """The exception tree of reporting; every error a user can meet is one of these.
 
-    ReportingError                 exit_code 1 unless said otherwise
-    ├── InputError                 exit 2: the user's files or settings are wrong
-    │   ├── OutlineError           an outline file fails to load or validate (lists every problem)
-    │   └── ConfigError            a setting is invalid, or a needed provider is unusable
-    ├── ProviderError              one model call failed; `retryable` says if trying again may help
-    │   ├── ProviderTimeout        no answer within REQUEST_TIMEOUT (retryable)
-    │   ├── ProviderUnreachable    connection refused or dropped (retryable)
-    │   ├── ProviderRateLimited    HTTP 429; `retry_after` seconds when the server said (retryable)
-    │   ├── ProviderServerError    HTTP 5xx (retryable)
-    │   ├── ProviderRejected       HTTP 4xx other than 429: bad key, unknown model… (not retried)
-    │   └── ProviderBadResponse    a reply that is not usable text (retryable)
-    ├── CostLimitExceededError     the report's MAX_CLOUD_CALLS budget has no call left
-    └── GenerationError            a step failed on every provider it may use (exit 1)
+ReportingError                 exit_code 1 unless said otherwise
+├── InputError                 exit 2: the user's files or settings are wrong
+│   ├── OutlineError           an outline file fails to load or validate (lists every problem)
+│   └── ConfigError            a setting is invalid, or a needed provider is unusable
+├── ProviderError              one model call failed; `retryable` says if trying again may help
+│   ├── ProviderTimeout        no answer within REQUEST_TIMEOUT (retryable)
+│   ├── ProviderUnreachable    connection refused or dropped (retryable)
+│   ├── ProviderRateLimited    HTTP 429; `retry_after` seconds when the server said (retryable)
+│   ├── ProviderServerError    HTTP 5xx (retryable)
+│   ├── ProviderRejected       HTTP 4xx other than 429: bad key, unknown model… (not retried)
+│   └── ProviderBadResponse    a reply that is not usable text (retryable)
+├── CostLimitExceededError     the report's MAX_CLOUD_CALLS budget has no call left
+└── GenerationError            a step failed on every provider it may use (exit 1)
 """
 
 from __future__ import annotations

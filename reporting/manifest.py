@@ -52,8 +52,9 @@ def build_manifest(
     calls = [call_record(result) for result in report.results]
     totals: dict[str, dict[str, int]] = {}
     for call in calls:
-        entry = totals.setdefault(call["provider"], {"calls": 0, "input_tokens": 0,
-                                                     "output_tokens": 0})
+        entry = totals.setdefault(
+            call["provider"], {"calls": 0, "input_tokens": 0, "output_tokens": 0}
+        )
         entry["calls"] += 1
         entry["input_tokens"] += call["input_tokens"]
         entry["output_tokens"] += call["output_tokens"]
@@ -70,15 +71,19 @@ def build_manifest(
         "manifest_version": MANIFEST_VERSION,
         "reporting_version": __version__,
         "python": platform.python_version(),
-        "outline": {"path": str(outline_path), "sha256": file_sha256(outline_path),
-                    "title": report.outline.title},
+        "outline": {
+            "path": str(outline_path),
+            "sha256": file_sha256(outline_path),
+            "title": report.outline.title,
+        },
         "started_at": report.started_at.isoformat(),
         "finished_at": report.finished_at.isoformat(),
         "duration_s": round((report.finished_at - report.started_at).total_seconds(), 3),
         "settings": settings.snapshot(),
-        "providers": {role.value: {"provider": spec.name, "model": spec.model,
-                                   "cloud": spec.is_cloud}
-                      for role, spec in report.plan.providers.items()},
+        "providers": {
+            role.value: {"provider": spec.name, "model": spec.model, "cloud": spec.is_cloud}
+            for role, spec in report.plan.providers.items()
+        },
         "outputs": outputs,
         "calls": calls,
         "metrics": metrics,

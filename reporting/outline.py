@@ -1,4 +1,4 @@
-"""The report outline: its pydantic model, section numbering and the loader that reports every problem."""
+"""The report outline: its model, section numbering, and a loader that reports every problem."""
 
 from __future__ import annotations
 
@@ -41,13 +41,33 @@ TYPE_KEYWORDS: tuple[tuple[SectionType, tuple[str, ...]], ...] = (
     (SectionType.APPENDIX, ("appendix", "appendices", "glossary")),
     (SectionType.INTRO, ("introduction", "intro", "overview", "executive summary", "purpose")),
     (SectionType.CONCLUSION, ("conclusion", "conclusions", "concluding", "closing", "summary")),
-    (SectionType.RECOMMENDATIONS, ("recommendation", "recommendations", "next steps",
-                                   "action items", "future work", "roadmap")),
+    (
+        SectionType.RECOMMENDATIONS,
+        (
+            "recommendation",
+            "recommendations",
+            "next steps",
+            "action items",
+            "future work",
+            "roadmap",
+        ),
+    ),
     (SectionType.BACKGROUND, ("background", "context", "motivation", "history", "related work")),
     (SectionType.METHOD, ("method", "methods", "methodology", "approach", "experimental setup")),
     (SectionType.IMPLEMENTATION, ("implementation", "architecture", "deployment", "design")),
-    (SectionType.RESULTS, ("results", "findings", "evaluation", "outcomes", "metrics",
-                           "performance", "timeline", "impact")),
+    (
+        SectionType.RESULTS,
+        (
+            "results",
+            "findings",
+            "evaluation",
+            "outcomes",
+            "metrics",
+            "performance",
+            "timeline",
+            "impact",
+        ),
+    ),
     (SectionType.ANALYSIS, ("analysis", "assessment", "root cause", "risks", "risk")),
     (SectionType.DISCUSSION, ("discussion", "limitations", "lessons learned", "lessons")),
 )
@@ -176,8 +196,9 @@ def parse_outline(data: Any, path: str) -> Outline:
     """Validate already-parsed YAML data as an outline, reporting every problem at once."""
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise OutlineError(path, [f"the outline is {kind}; it must be a mapping with "
-                                  "`title` and `sections`"])
+        raise OutlineError(
+            path, [f"the outline is {kind}; it must be a mapping with `title` and `sections`"]
+        )
     try:
         return Outline.model_validate(data)
     except ValidationError as exc:
@@ -195,13 +216,19 @@ def load_outline(path: Path) -> Outline:
     except OSError as exc:
         raise OutlineError(name, [f"cannot read the file: {exc.strerror}"]) from None
     if len(raw) > MAX_OUTLINE_BYTES:
-        raise OutlineError(name, [f"the file is {len(raw):,} bytes; the limit is "
-                                  f"{MAX_OUTLINE_BYTES:,}"])
+        raise OutlineError(
+            name, [f"the file is {len(raw):,} bytes; the limit is {MAX_OUTLINE_BYTES:,}"]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise OutlineError(name, [f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-                                  f"{exc.start}); save the file as UTF-8"]) from None
+        raise OutlineError(
+            name,
+            [
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start}); save the file as UTF-8"
+            ],
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

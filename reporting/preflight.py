@@ -25,8 +25,14 @@ def preflight(settings: Settings) -> dict[Role, bool]:
     """Check both providers, log the verdicts, and fail when the secondary is unusable."""
     checks = check_roles(settings)
     for role, check in checks.items():
-        hybrid(Event="PREFLIGHT", Role=role.name, Provider=check.name.upper(), Model=check.model,
-               Status="OK" if check.ok else "UNAVAILABLE", Detail=check.status)
+        hybrid(
+            Event="PREFLIGHT",
+            Role=role.name,
+            Provider=check.name.upper(),
+            Model=check.model,
+            Status="OK" if check.ok else "UNAVAILABLE",
+            Detail=check.status,
+        )
     secondary = checks[Role.SECONDARY]
     if not secondary.ok:
         raise ConfigError(

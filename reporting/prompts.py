@@ -19,7 +19,7 @@ from reporting.outline import Outline, Section
 from reporting.phases import CompilationPhase
 
 # Bump when a template changes: cached results of older prompts must not be reused.
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 ABSTRACT_WORDS = 180
 # The abstract sees at most this many words of all sections together, so it fits small contexts.
 ABSTRACT_INPUT_WORDS = 1200
@@ -93,7 +93,7 @@ def section_messages(
     user = _render(
         _TEMPLATE_FILES[phase],
         report=report,
-        toc=outline.table_of_contents(),
+        toc=[line.strip() for line in outline.table_of_contents()],
         section=_section_context(section),
         previous=previous or "",
     )

@@ -166,7 +166,9 @@ class Step:
     @property
     def label(self) -> str:
         """`1.2/EXPAND` or `ABSTRACT`, for logs and errors."""
-        return self.phase.name if self.section_id is None else f"{self.section_id}/{self.phase.name}"
+        return (
+            self.phase.name if self.section_id is None else f"{self.section_id}/{self.phase.name}"
+        )
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     request_timeout: float = Field(120.0, gt=0, description="Seconds allowed per request.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
     retry_backoff_max: float = Field(20.0, ge=0, description="Cap in seconds of the backoff.")
-    temperature: float = Field(0.3, ge=0, le=2, description="Sampling temperature of every call.")
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of every call.")
     primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
     secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
     embedded_model_path: Path | None = Field(None, description="GGUF file of the embedded model.")

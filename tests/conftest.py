@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from loopback import OllamaServer, OpenAIServer
+
 from reporting.settings import Settings
 
 # A key that must never appear in any output.

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from fakes import FakeProviders
 
 from reporting.build import build_report
 from reporting.compiler import SectionCompiler
@@ -20,7 +21,6 @@ from reporting.outline import load_outline
 from reporting.providers import ChatModels
 from reporting.routing import Role
 from reporting.settings import Settings, load_settings
-from fakes import FakeProviders
 
 HYBRID = {"vra_hybrid_mode": True, "openai_api_key": "sk-test-0000", "retry_backoff_max": 0}
 

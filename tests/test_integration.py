@@ -1,4 +1,4 @@
-"""The real CLI, the real ChatOpenAI and ChatOllama, against loopback servers that count requests."""
+"""The real CLI, ChatOpenAI and ChatOllama against loopback servers that count requests."""
 
 from __future__ import annotations
 
@@ -79,7 +79,10 @@ def test_cost_limit_caps_the_cloud_server_and_keeps_the_abstract_primary(
     manifest = _manifest(tmp_path / "out")
     abstract = manifest["calls"][-1]
     assert (abstract["phase"], abstract["role"], abstract["provider"]) == (
-        "ABSTRACT", "primary", "openai")
+        "ABSTRACT",
+        "primary",
+        "openai",
+    )
     assert "Event=FALLBACK | Reason=COST_LIMIT" in stderr
 
 
@@ -126,7 +129,7 @@ def test_both_providers_failing_exits_1_and_writes_nothing(
     openai_server.faults = always(Fault.http(500))
     ollama_server.faults = always(Fault.http(500))
     out = tmp_path / "out"
-    code, stdout, stderr = _build(outline_file, out)
+    code, _, stderr = _build(outline_file, out)
     assert code == 1
     assert "Event=FALLBACK_FAILED" in stderr or "Event=FAILED" in stderr
     assert stderr.strip().splitlines()[-1].startswith("error (generation failed): ")
@@ -251,7 +254,7 @@ def test_broken_outline_exits_2_naming_file_and_place(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: T\nsections:\n  - title: A\n  - brief: no title\n    wrods: 5\n")
-    code, stdout, stderr = _build(bad, tmp_path / "out")
+    code, _, stderr = _build(bad, tmp_path / "out")
     assert code == 2
     assert f"{bad}: sections[1].title: field required" in stderr
     assert f"{bad}: sections[1].wrods: unknown key (did you mean 'words'?)" in stderr

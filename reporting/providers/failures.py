@@ -121,5 +121,7 @@ def to_provider_error(exc: BaseException, model: str) -> ReportingError:
     if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
         return ProviderTimeout("request timed out")
     if isinstance(exc, (*_TRANSPORT, ConnectionError)):
-        return ProviderUnreachable(f"connection failed: {_one_line(str(exc)) or type(exc).__name__}")
+        return ProviderUnreachable(
+            f"connection failed: {_one_line(str(exc)) or type(exc).__name__}"
+        )
     return ProviderError(f"{type(exc).__name__}: {_one_line(str(exc))}")

@@ -57,10 +57,14 @@ def render_markdown(
     sections: list[RenderedSection],
 ) -> str:
     """The whole report as Markdown: title, byline, abstract, numbered sections in order."""
-    text = _environment().get_template("report.md.j2").render(
-        title=title,
-        byline=byline(author, date),
-        abstract=abstract,
-        sections=sections,
+    text = (
+        _environment()
+        .get_template("report.md.j2")
+        .render(
+            title=title,
+            byline=byline(author, date),
+            abstract=abstract,
+            sections=sections,
+        )
     )
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
