@@ -13,6 +13,15 @@ _PREAMBLE = re.compile(
     r"|i(?:'ve| have) (?:written|drafted|revised|polished)|as requested)\b[^\n]*(?:[:!.]|\n)",
     re.IGNORECASE,
 )
+# A paragraph that talks about the editing instead of the subject ("I made several changes…").
+_META_PARAGRAPH = re.compile(
+    r"^\s*(?:i(?:'ve| have)? (?:made|revised|rewritten|rewrote|reorganized|reorganised|improved"
+    r"|removed|changed|edited|polished|tightened|added|kept)\b"
+    r"|(?:this|the) (?:revised|rewritten|polished|edited|improved) (?:version|draft|text|section)\b"
+    r"|(?:note|changes made|explanation of changes)\s*:"
+    r"|.{0,80}\b(?:rewrit(?:e|ing) this draft|reply with the rewritten text)\b)",
+    re.IGNORECASE,
+)
 _WRAPPING_FENCE = re.compile(r"^\s*```(?:markdown|md|text)?\s*\n(.*?)\n```\s*$", re.DOTALL)
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
@@ -28,6 +37,13 @@ def strip_preamble(text: str) -> str:
     if _PREAMBLE.match(first + "\n") and len(first) < 160:
         return rest
     return text
+
+
+def drop_meta_paragraphs(text: str) -> str:
+    """Remove paragraphs in which the model comments on its own editing."""
+    paragraphs = re.split(r"\n\s*\n", text)
+    kept = [p for p in paragraphs if not _META_PARAGRAPH.match(p)]
+    return "\n\n".join(kept) if kept else text
 
 
 def unwrap_fence(text: str) -> str:
@@ -91,6 +107,7 @@ def clean_section_text(
     text = strip_preamble(text)
     text = demote_headings(text, section_title, drop=abstract)
     text = strip_preamble(text)  # a preamble may follow a heading the model put first
+    text = drop_meta_paragraphs(text)
     text = balance_fences(text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -1,0 +1,91 @@
+"""The CLI as a user runs it: plan, build with the embedded model, version, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reporting import __version__
+from reporting.cli import app
+
+runner = CliRunner()
+
+TINY = """\
+title: Tiny Report
+sections:
+  - title: Introduction
+    brief: Say hello to the reader.
+    words: 20
+"""
+
+
+def test_plan_prints_every_step_and_sends_nothing(outline_file: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["plan", str(outline_file)],
+        env={"VRA_HYBRID_MODE": "true", "SECONDARY_PROVIDER": "embedded"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "cloud calls: 0 planned of 15 allowed" in result.stdout
+    assert "UNAVAILABLE" in result.stdout
+    assert result.stdout.count("ABSTRACT") == 1
+
+
+def test_build_offline_with_the_embedded_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The shipped defaults: no key, no Ollama; every call runs in-process.
+    monkeypatch.setenv("VRA_HYBRID_MODE", "true")
+    monkeypatch.setenv("SECONDARY_PROVIDER", "embedded")
+    monkeypatch.setenv("SECONDARY_MODEL", "smollm2-135m-instruct")
+    outline = tmp_path / "tiny.yaml"
+    outline.write_text(TINY, encoding="utf-8")
+    result = runner.invoke(app, ["build", str(outline), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "tiny.run.json").read_text(encoding="utf-8"))
+    assert {call["provider"] for call in manifest["calls"]} == {"embedded"}
+    assert manifest["metrics"]["cloud_calls"] == 0
+    assert all(call["output_tokens"] > 0 for call in manifest["calls"])
+    markdown = (tmp_path / "out" / "tiny.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Tiny Report\n")
+    assert "## 1 Introduction" in markdown
+    assert "Event=FALLBACK | Reason=UNAVAILABLE | Provider=OPENAI" in result.stderr
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.stdout.strip() == f"reporting {__version__}"
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: [unclosed\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "reporting", "plan", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"{bad}: line 2, column 1: invalid YAML" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_setting_is_exit_2(outline_file: Path) -> None:
+    result = runner.invoke(app, ["plan", str(outline_file)], env={"MAX_CLOUD_CALLS": "many"})
+    assert result.exit_code == 2
+    assert "MAX_CLOUD_CALLS: input should be a valid integer" in result.stderr.lower() or (
+        "MAX_CLOUD_CALLS" in result.stderr
+    )
+
+
+def test_missing_outline_file_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "nope.yaml: file not found" in result.stderr
