@@ -22,13 +22,16 @@ def safe_stem(name: str) -> str:
 def staged(out_dir: Path) -> Iterator[Callable[[str], Path]]:
     """Stage files in `out_dir`; on success they replace their targets, on failure vanish.
 
-    Yields `stage(name) -> temp path`; write each file there. Renames within one folder are
-    atomic, so a reader never sees a half-written file.
+    Yields `stage(name) -> temp path`; write each file there. Every file is complete before
+    any target is touched, and each rename within one folder is atomic, so a reader never
+    sees a half-written file and a failed build changes nothing.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     staged_files: dict[str, Path] = {}
 
     def stage(name: str) -> Path:
+        if name in staged_files:  # staged again: the later write wins
+            staged_files.pop(name).unlink(missing_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
         os.close(handle)
         staged_files[name] = Path(temp)

@@ -237,4 +237,6 @@ def load_outline(path: Path) -> Outline:
         raise OutlineError(name, [f"{where}invalid YAML: {exc.problem or exc}"]) from None
     except yaml.YAMLError as exc:
         raise OutlineError(name, [f"invalid YAML: {exc}"]) from None
+    except ValueError as exc:  # a well-formed but impossible value, e.g. date: 2026-02-30
+        raise OutlineError(name, [f"invalid value (an impossible date?): {exc}"]) from None
     return parse_outline(data, name)

@@ -9,8 +9,12 @@ from markdown_it import MarkdownIt
 _MD = MarkdownIt("commonmark").enable("table")
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _PREAMBLE = re.compile(
-    r"^\s*(?:sure|certainly|of course|absolutely|okay|ok|great|here(?:'s| is| are)|below is"
-    r"|i(?:'ve| have) (?:written|drafted|revised|polished)|as requested)\b[^\n]*(?:[:!.]|\n)",
+    # "Sure! Here is…", "Certainly." — an interjection cut off by punctuation, then chatter;
+    r"^\s*(?:(?:sure|certainly|of course|absolutely|okay|ok|great)[!.,]\s*(?:$|.*\bhere\b|.*:\s*$)"
+    # "Here is the revised section:", "Below is…:", "I have rewritten it as follows:".
+    r"|as requested\b"
+    r"|(?:here(?:'s| is| are)|below is|i(?:'ve| have) (?:written|drafted|revised"
+    r"|polished|rewritten))\b.*:\s*$)",
     re.IGNORECASE,
 )
 # A paragraph that talks about the editing instead of the subject ("I made several changes…").
@@ -34,7 +38,7 @@ def strip_think(text: str) -> str:
 def strip_preamble(text: str) -> str:
     """Drop a leading chat-style preamble line such as "Sure, here is the section:"."""
     first, _, rest = text.lstrip().partition("\n")
-    if _PREAMBLE.match(first + "\n") and len(first) < 160:
+    if _PREAMBLE.match(first) and len(first) < 160:
         return rest
     return text
 
@@ -49,7 +53,9 @@ def drop_meta_paragraphs(text: str) -> str:
 def unwrap_fence(text: str) -> str:
     """Unwrap a reply that was entirely inside one ```markdown fence."""
     match = _WRAPPING_FENCE.match(text)
-    return match.group(1) if match else text
+    if not match or any(_FENCE_LINE.match(line) for line in match.group(1).split("\n")):
+        return text  # no wrapper, or code blocks of its own: leave it alone
+    return match.group(1)
 
 
 def demote_headings(text: str, section_title: str | None = None, *, drop: bool = False) -> str:
@@ -70,8 +76,8 @@ def demote_headings(text: str, section_title: str | None = None, *, drop: bool =
         replacements.append((start, end, replacement))
     for start, end, replacement in reversed(replacements):
         # A blank line after the bold line keeps it a paragraph of its own.
-        lines[start:end] = [replacement, ""] if replacement else []
-    return "\n".join(lines)
+        lines[start:end] = ["", replacement, ""] if replacement else []
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
 def _same_words(a: str, b: str) -> bool:
