@@ -61,21 +61,44 @@ def build_report(
     sleep: Sleep | None = None,
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
-    # Load and plan: an invalid outline stops here, before any model is called.
-    outline = load_outline(outline_path)
+    # Load first: an invalid outline stops here, before preflight or any model call.
+    load_outline(outline_path)
     if compiler is None:
         # Preflight: an unavailable primary is routed around from the start.
         if available is None:
             available = preflight(settings)
         compiler = SectionCompiler(settings, available=available, sleep=sleep or asyncio.sleep)
+    return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
+
+
+async def abuild_report(
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    compiler: SectionCompiler,
+    stem: str | None = None,
+) -> BuildResult:
+    """Build one report with a ready compiler (the async core that `report batch` shares)."""
+    # Load and plan: an invalid outline stops here, before any model is called.
+    outline = load_outline(outline_path)
 
     # Draft, expand, refine every section, then the abstract.
-    report = compiler.compile(outline)
+    report = await compiler.acompile(outline)
 
-    # Render and write all three files together.
+    # Render and write all three files together (pandoc runs in a worker thread).
+    return await asyncio.to_thread(
+        write_report, report, outline_path, out_dir, settings, stem or outline_path.stem
+    )
+
+
+def write_report(
+    report: CompiledReport, outline_path: Path, out_dir: Path, settings: Settings, stem: str
+) -> BuildResult:
+    """Render the Markdown, DOCX and manifest of a compiled report and write them atomically."""
+    outline = report.outline
     date = outline.date or report.started_at.date()
     markdown = redact(report_markdown(report, date), settings.secrets)
-    stem = safe_stem(outline_path.stem)
+    stem = safe_stem(stem)
     names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
     record = build_manifest(report, settings, outline_path, names)
     with staged(out_dir) as stage:

@@ -26,11 +26,12 @@ from reporting.errors import (
     ReportingError,
 )
 from reporting.guardrail import CloudBudget
+from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
 from reporting.providers import ChatModels, call_options
 from reporting.providers.failures import to_provider_error
 from reporting.routing import Plan, ProviderSpec, Reason, Role, Step
-from reporting.settings import ProviderKind, Settings
+from reporting.settings import Settings
 from reporting.text import clean_section_text
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -104,6 +105,7 @@ class StepRunner:
         budget: CloudBudget,
         metrics: Metrics,
         sleep: Sleep = asyncio.sleep,
+        limits: ProviderLimits | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -117,16 +119,7 @@ class StepRunner:
             max=settings.retry_backoff_max,
             jitter=1,
         )
-        self._limits: dict[tuple[str, str], asyncio.Semaphore] = {}
-        for spec in plan.providers.values():
-            self._limits.setdefault((spec.name, spec.model), asyncio.Semaphore(self._limit(spec)))
-
-    def _limit(self, spec: ProviderSpec) -> int:
-        if spec.kind is ProviderKind.EMBEDDED:
-            return 1  # one llama.cpp context, one call at a time
-        if spec.role is Role.PRIMARY:
-            return self.settings.primary_max_concurrency
-        return self.settings.secondary_max_concurrency
+        self.limits = limits or ProviderLimits(settings)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -248,7 +241,7 @@ class StepRunner:
         async for attempt in retrying:
             with attempt:
                 number = attempt.retry_state.attempt_number
-                async with self._limits[(spec.name, spec.model)]:
+                async with self.limits.slot(spec):
                     # Checked once a slot is free: the breaker may have opened while waiting.
                     if spec.role is Role.PRIMARY and self.metrics.circuit_open:
                         raise CircuitOpen("primary circuit open")

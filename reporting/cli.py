@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reporting import __version__
-from reporting.errors import OutlineError, ReportingError
+from reporting.errors import InputError, OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
 from reporting.routing import Role
 from reporting.settings import Settings, load_settings
@@ -112,6 +112,59 @@ def build(
             f"{result.record['duration_s']:.1f} s",
             markup=False,
         )
+
+
+@app.command()
+def batch(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Outline files or folders of outlines.", show_default=False)
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built at once.")] = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
+) -> None:
+    """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
+    import asyncio
+
+    from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
+    from reporting.preflight import preflight
+
+    settings = _settings()
+    _configure_logging(settings, quiet)
+    with _guard(settings):
+        outlines, missing = collect_outlines(paths)
+        if not outlines and not missing:
+            raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+        available = preflight(settings)
+        outcomes = asyncio.run(run_batch(outlines, out_dir, settings, available, jobs))
+        outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
+        table = Table(title=f"Batch: {len(outcomes)} outlines")
+        for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
+            table.add_column(column)
+        for outcome in outcomes:
+            metrics = outcome.result.record["metrics"] if outcome.result else None
+            colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
+            table.add_row(
+                str(outcome.outline),
+                f"[{colour}]{outcome.status}[/{colour}]",
+                str(metrics["steps"]) if metrics else "-",
+                str(metrics["cloud_calls"]) if metrics else "-",
+                f"{outcome.seconds:.1f}",
+                redact(outcome.detail.replace("\n", "; "), settings.secrets),
+            )
+        out.print(table)
+        for outcome in outcomes:  # whole messages, unwrapped, for logs and people
+            if outcome.status != "ok":
+                detail = redact(outcome.detail, settings.secrets).replace("\n", "\n  ")
+                err.print(f"{outcome.status}: {outcome.outline}:\n  {detail}", markup=False)
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "invalid", "failed")}
+        out.print(
+            f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",
+            markup=False,
+        )
+        code = batch_exit_code(outcomes)
+        if code:
+            raise typer.Exit(code)
 
 
 @app.command()

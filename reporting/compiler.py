@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from reporting.calls import Metrics, Sleep, StepResult, StepRunner
 from reporting.errors import ReportingError
 from reporting.guardrail import CloudBudget
+from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
 from reporting.outline import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
@@ -65,11 +66,13 @@ class SectionCompiler:
         models: ChatModels | None = None,
         available: Mapping[Role, bool] | None = None,
         sleep: Sleep = asyncio.sleep,
+        limits: ProviderLimits | None = None,
     ) -> None:
         self.settings = settings
         self.models = models or ChatModels(settings)
         self.available = dict(available) if available else None
         self.sleep = sleep
+        self.limits = limits
 
     def _resolve_provider(
         self, phase: CompilationPhase, section_type: SectionType | None
@@ -94,7 +97,9 @@ class SectionCompiler:
         self._log_unavailable(plan)
         metrics = Metrics()
         budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
-        runner = StepRunner(self.settings, plan, self.models, budget, metrics, self.sleep)
+        runner = StepRunner(
+            self.settings, plan, self.models, budget, metrics, self.sleep, self.limits
+        )
 
         # Draft, expand, refine: every section's chain side by side.
         results: dict[int, StepResult] = {}

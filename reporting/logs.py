@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 logger = logging.getLogger("reporting.hybrid")
+
+# Set by `report batch` for each report, so interleaved lines say which report they belong to.
+current_report: ContextVar[str | None] = ContextVar("current_report", default=None)
 
 
 def hybrid(**fields: object) -> None:
     """Log one `[Hybrid] Key=value | …` line; fields with None values are left out."""
+    fields = {"Report": current_report.get(), **fields}
     parts = [f"{key}={value}" for key, value in fields.items() if value is not None]
     logger.info("[Hybrid] %s", " | ".join(parts))
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from loopback import OpenAIServer
 from typer.testing import CliRunner
 
 from reporting import __version__
@@ -89,3 +90,28 @@ def test_missing_outline_file_is_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "nope.yaml: file not found" in result.stderr
+
+
+def test_setting_a_key_brings_the_primary_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    # The shipped .env (embedded secondary) plus a key and a server: nothing else edited.
+    (tmp_path / ".env").write_text(
+        (Path(__file__).parent.parent / ".env.example").read_text(encoding="utf-8")
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key-1234")
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
+    outline = tmp_path / "tiny.yaml"
+    outline.write_text(TINY, encoding="utf-8")
+    result = runner.invoke(app, ["build", str(outline), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "tiny.run.json").read_text(encoding="utf-8"))
+    by_role = {(c["phase"], c["provider"]) for c in manifest["calls"]}
+    # An intro: DRAFT and REFINE on the primary, EXPAND embedded, ABSTRACT primary.
+    assert by_role == {
+        ("DRAFT", "openai"),
+        ("EXPAND", "embedded"),
+        ("REFINE", "openai"),
+        ("ABSTRACT", "openai"),
+    }
+    assert openai_server.count == 3
