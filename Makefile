@@ -35,3 +35,6 @@ format:
 
 clean:
 	rm -rf $(OUT)/*.md $(OUT)/*.docx $(OUT)/*.run.json .pytest_cache .mypy_cache .ruff_cache
+
+bench: ## speed against loopback servers (about 3 minutes); prints the README's table
+	$(BIN)/python benchmarks/bench_build.py

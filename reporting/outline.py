@@ -7,6 +7,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +160,13 @@ class Outline(BaseModel):
 
         return visit(self.sections)
 
+    @cached_property
+    def _toc(self) -> tuple[str, ...]:
+        return tuple(f"{'  ' * (s.depth - 1)}{s.id} {s.title}" for s in self.walk())
+
     def table_of_contents(self) -> list[str]:
         """One line per section: its number and title, indented by depth."""
-        return [f"{'  ' * (s.depth - 1)}{s.id} {s.title}" for s in self.walk()]
+        return list(self._toc)
 
 
 def _place(loc: tuple[int | str, ...]) -> str:

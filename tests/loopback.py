@@ -247,6 +247,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog of 5 drops SYNs when many clients connect at once,
+    # and each dropped SYN costs the client a one-second retransmit.
+    request_queue_size = 256
 
     def __init__(self, owner: LoopbackServer) -> None:
         self.owner = owner
@@ -287,6 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Request handler delegating to the owning ``LoopbackServer``."""
 
     protocol_version = "HTTP/1.1"
+    # Streamed replies are many small writes: without TCP_NODELAY each waits on delayed ACKs.
+    disable_nagle_algorithm = True
     server: _HTTPServer
     server_version = "loopback/1.0"
     sys_version = ""

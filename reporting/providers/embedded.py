@@ -408,9 +408,11 @@ class ChatEmbedded(BaseChatModel):
             ) from exc
         text = raw.strip()
         if self.clean:
-            text = clean_completion(raw, prompt)
+            cleaned = clean_completion(raw, prompt)
+            # A reply that is all echo is still better than a failed report: keep it raw.
+            text = cleaned or text
             if finish_reason == "length":
-                text = trim_incomplete_sentence(text)
+                text = trim_incomplete_sentence(text) or text
         if not text:
             raise ProviderBadResponse(
                 f"embedded model {self.model_name} returned no usable text "
