@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reporting.build import BuildResult, abuild_report
+from reporting.cache import PhaseCache
 from reporting.compiler import SectionCompiler
 from reporting.errors import InputError, ReportingError
 from reporting.files import safe_stem
@@ -69,6 +70,7 @@ async def run_batch(
     settings: Settings,
     available: dict[Role, bool],
     jobs: int,
+    cache: PhaseCache | None = None,
 ) -> list[BatchOutcome]:
     """Build every outline, `jobs` at a time; one failure never stops the others."""
     models = ChatModels(settings)
@@ -79,7 +81,9 @@ async def run_batch(
         async with gate:
             current_report.set(stem)
             started = time.monotonic()
-            compiler = SectionCompiler(settings, models=models, available=available, limits=limits)
+            compiler = SectionCompiler(
+                settings, models=models, available=available, limits=limits, cache=cache
+            )
             try:
                 result = await abuild_report(path, out_dir, settings, compiler, stem)
             except ReportingError as exc:

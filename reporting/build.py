@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reporting.cache import PhaseCache
 from reporting.calls import Sleep
 from reporting.compiler import CompiledReport, SectionCompiler
+from reporting.errors import InputError
 from reporting.files import safe_stem, staged
 from reporting.logs import redact
 from reporting.manifest import build_manifest, dump_manifest
@@ -51,6 +53,21 @@ def plan_outline(
     return outline, SectionCompiler(settings, available=available).plan(outline)
 
 
+def cache_folder(settings: Settings, out_dir: Path) -> Path:
+    """REPORT_CACHE_DIR, else `.report_cache/` in the output folder."""
+    return settings.report_cache_dir or out_dir / ".report_cache"
+
+
+def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:
+    """Every --refresh id must name a section of the outline."""
+    known = [section.id for section in outline.walk()]
+    unknown = sorted(refresh - set(known))
+    if unknown:
+        raise InputError(
+            f"--refresh {', '.join(unknown)}: no such section; the outline has {', '.join(known)}"
+        )
+
+
 def build_report(
     outline_path: Path,
     out_dir: Path,
@@ -59,15 +76,24 @@ def build_report(
     available: Mapping[Role, bool] | None = None,
     compiler: SectionCompiler | None = None,
     sleep: Sleep | None = None,
+    use_cache: bool = True,
+    refresh: frozenset[str] = frozenset(),
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
     # Load first: an invalid outline stops here, before preflight or any model call.
-    load_outline(outline_path)
+    check_refresh(load_outline(outline_path), refresh)
     if compiler is None:
         # Preflight: an unavailable primary is routed around from the start.
         if available is None:
             available = preflight(settings)
-        compiler = SectionCompiler(settings, available=available, sleep=sleep or asyncio.sleep)
+        cache = PhaseCache(cache_folder(settings, out_dir)) if use_cache else None
+        compiler = SectionCompiler(
+            settings,
+            available=available,
+            sleep=sleep or asyncio.sleep,
+            cache=cache,
+            refresh=refresh,
+        )
     return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
 
 

@@ -18,6 +18,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from reporting.cache import CachedResult, PhaseCache, cache_key
 from reporting.errors import (
     CostLimitExceededError,
     GenerationError,
@@ -28,6 +29,7 @@ from reporting.errors import (
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
+from reporting.prompts import PROMPT_VERSION
 from reporting.providers import ChatModels, call_options
 from reporting.providers.failures import to_provider_error
 from reporting.routing import Plan, ProviderSpec, Reason, Role, Step
@@ -51,8 +53,13 @@ class StepResult:
     output_tokens: int = 0
     fallback: str | None = None  # COST_LIMIT, UNAVAILABLE, ERROR or CIRCUIT_OPEN
     errors: list[str] = field(default_factory=list)
+    cached: bool = False  # the text came from the cache: no request, no tokens
     reservation_spent: bool = False  # the plan's reserved cloud call was used
     last_error: str | None = None  # the latest provider error, for logs
+
+
+class StepsStopped(GenerationError):
+    """A step was not started because another one had already failed the report."""
 
 
 class CircuitOpen(ProviderError):
@@ -68,6 +75,7 @@ class Metrics:
     retries: int = 0
     fallbacks: Counter[str] = field(default_factory=Counter)
     circuit_open: bool = False
+    cache_hits: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counters."""
@@ -77,6 +85,7 @@ class Metrics:
             "retries": self.retries,
             "fallbacks": dict(sorted(self.fallbacks.items())),
             "circuit_open": self.circuit_open,
+            "cache_hits": self.cache_hits,
         }
 
 
@@ -106,8 +115,13 @@ class StepRunner:
         metrics: Metrics,
         sleep: Sleep = asyncio.sleep,
         limits: ProviderLimits | None = None,
+        cache: PhaseCache | None = None,
+        refresh: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
+        self.cache = cache
+        self.refresh = refresh
+        self.stopped = False  # set by the first failed step: no new step starts after it
         self.plan = plan
         self.models = models
         self.budget = budget
@@ -131,6 +145,8 @@ class StepRunner:
         self, step: Step, messages: list[BaseMessage], max_tokens: int, title: str | None
     ) -> StepResult:
         """Run one step on its planned provider, falling back to the secondary when it fails."""
+        if self.stopped:
+            raise StepsStopped(f"{step.label} not started: the report had already failed")
         started = time.monotonic()
         result = StepResult(step=step, text="", provider=step.provider)
         secondary = self.plan.providers[Role.SECONDARY]
@@ -198,6 +214,7 @@ class StepRunner:
             result.errors.append(f"{spec.label}: {exc}")
             event = "FALLBACK_FAILED" if result.fallback else "FAILED"
             hybrid(**_label(step), Event=event, Provider=spec.label, Error=exc)
+            self.stopped = True
             raise GenerationError(f"{step.label} failed: {'; '.join(result.errors)}") from None
         return self._finish(result, started)
 
@@ -230,6 +247,19 @@ class StepRunner:
         """Call one provider with retries; fill `result` on success, raise on final failure."""
         model = self.models.get(spec.name, spec.model)
         planned = spec == step.provider
+        key = None
+        if self.cache is not None:
+            params = {"max_tokens": max_tokens, "temperature": self.settings.temperature}
+            key = cache_key(messages, spec.name, spec.model, params, PROMPT_VERSION)
+            hit = None if step.section_id in self.refresh else self.cache.get(key)
+            if hit is not None:
+                if spec.is_cloud and planned:
+                    self.budget.release()  # a cached step costs no cloud call
+                    result.reservation_spent = True
+                result.text, result.provider, result.cached = hit.text, spec, True
+                self.metrics.cache_hits += 1
+                hybrid(**_label(step), Provider=spec.label, Model=spec.model, Cached="true")
+                return
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait,
@@ -273,6 +303,19 @@ class StepRunner:
                 if usage:
                     result.input_tokens += usage["input_tokens"]
                     result.output_tokens += usage["output_tokens"]
+                if self.cache is not None and key is not None:
+                    # Stored at once: a build that dies later keeps this call.
+                    self.cache.put(
+                        key,
+                        CachedResult(
+                            text,
+                            result.input_tokens,
+                            result.output_tokens,
+                            spec.name,
+                            spec.model,
+                            time.time(),
+                        ),
+                    )
 
     async def _invoke(
         self, model: Any, messages: list[BaseMessage], options: dict[str, Any], spec: ProviderSpec

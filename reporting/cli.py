@@ -95,6 +95,15 @@ def build(
     outline: OutlineArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
+    ] = False,
+    refresh: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--refresh", metavar="SECTION_ID", help="Regenerate this section (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
     from reporting.build import build_report
@@ -102,12 +111,15 @@ def build(
     settings = _settings()
     _configure_logging(settings, quiet)
     with _guard(settings):
-        result = build_report(outline, out_dir, settings)
+        result = build_report(
+            outline, out_dir, settings, use_cache=not no_cache, refresh=frozenset(refresh or [])
+        )
         metrics = result.record["metrics"]
         fallbacks = sum(metrics["fallbacks"].values())
         out.print(
             f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
-            f"{metrics['steps']} calls, {metrics['cloud_calls']} cloud of "
+            f"{metrics['steps']} steps ({metrics['cache_hits']} from cache), "
+            f"{metrics['cloud_calls']} cloud calls of "
             f"{metrics['max_cloud_calls']} allowed, {fallbacks} fallbacks, "
             f"{result.record['duration_s']:.1f} s",
             markup=False,
@@ -122,11 +134,16 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built at once.")] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
+    ] = False,
 ) -> None:
     """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
     import asyncio
 
     from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
+    from reporting.build import cache_folder
+    from reporting.cache import PhaseCache
     from reporting.preflight import preflight
 
     settings = _settings()
@@ -136,7 +153,8 @@ def batch(
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
         available = preflight(settings)
-        outcomes = asyncio.run(run_batch(outlines, out_dir, settings, available, jobs))
+        cache = None if no_cache else PhaseCache(cache_folder(settings, out_dir))
+        outcomes = asyncio.run(run_batch(outlines, out_dir, settings, available, jobs, cache))
         outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
         table = Table(title=f"Batch: {len(outcomes)} outlines")
         for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
@@ -233,6 +251,61 @@ def doctor() -> None:
             )
         else:
             out.print("verdict: a build can run on both providers", markup=False)
+
+
+cache_app = typer.Typer(help="Inspect or clear the phase cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+CacheOut = Annotated[
+    Path, typer.Option("--out", help="Output folder whose cache to use (or REPORT_CACHE_DIR).")
+]
+
+
+@cache_app.command("stats")
+def cache_stats(
+    out_dir: CacheOut = DEFAULT_OUT,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Entries, size and age of the phase cache."""
+    from reporting.build import cache_folder
+    from reporting.cache import PhaseCache
+
+    settings = _settings()
+    with _guard(settings):
+        stats = PhaseCache(cache_folder(settings, out_dir)).stats()
+        if as_json:
+            out.print_json(data=stats)
+            return
+        out.print(
+            f"{stats['path']}: {stats['entries']} entries, {stats['bytes'] / 1e6:.2f} MB, "
+            f"oldest {stats['oldest'] or '-'}, newest {stats['newest'] or '-'}",
+            markup=False,
+        )
+        for row in stats["by_model"]:
+            out.print(
+                f"  {row['provider']} {row['model']}: {row['entries']} entries, "
+                f"{row['output_tokens']} output tokens",
+                markup=False,
+            )
+
+
+@cache_app.command("clear")
+def cache_clear(
+    out_dir: CacheOut = DEFAULT_OUT,
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            "--older-than", metavar="DAYS", min=0, help="Only entries older than this many days."
+        ),
+    ] = None,
+) -> None:
+    """Delete cached phase results."""
+    from reporting.build import cache_folder
+    from reporting.cache import PhaseCache
+
+    settings = _settings()
+    with _guard(settings):
+        removed = PhaseCache(cache_folder(settings, out_dir)).clear(older_than)
+        out.print(f"removed {removed} cached results", markup=False)
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reporting.calls import Metrics, Sleep, StepResult, StepRunner
+from reporting.cache import PhaseCache
+from reporting.calls import Metrics, Sleep, StepResult, StepRunner, StepsStopped
 from reporting.errors import ReportingError
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
@@ -67,8 +68,12 @@ class SectionCompiler:
         available: Mapping[Role, bool] | None = None,
         sleep: Sleep = asyncio.sleep,
         limits: ProviderLimits | None = None,
+        cache: PhaseCache | None = None,
+        refresh: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
+        self.cache = cache
+        self.refresh = refresh
         self.models = models or ChatModels(settings)
         self.available = dict(available) if available else None
         self.sleep = sleep
@@ -98,17 +103,27 @@ class SectionCompiler:
         metrics = Metrics()
         budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
         runner = StepRunner(
-            self.settings, plan, self.models, budget, metrics, self.sleep, self.limits
+            self.settings,
+            plan,
+            self.models,
+            budget,
+            metrics,
+            self.sleep,
+            self.limits,
+            self.cache,
+            self.refresh,
         )
 
-        # Draft, expand, refine: every section's chain side by side.
+        # Draft, expand, refine: every section's chain side by side. When one fails, no new
+        # step starts, but calls already in flight finish and are kept (and cached).
         results: dict[int, StepResult] = {}
-        try:
-            async with asyncio.TaskGroup() as group:
-                for section in outline.walk():
-                    group.create_task(self._run_section(runner, plan, outline, section, results))
-        except BaseExceptionGroup as group:
-            raise _first_error(group) from None
+        outcomes = await asyncio.gather(
+            *(self._run_section(runner, plan, outline, s, results) for s in outline.walk()),
+            return_exceptions=True,
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise _first_error(failures)
 
         # Abstract: over all refined sections, in outline order.
         refined = [
@@ -164,17 +179,8 @@ class SectionCompiler:
             )
 
 
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to report from a failed task group: our own errors before anything else."""
-    leaves: list[BaseException] = []
-
-    def flatten(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                flatten(inner)
-        else:
-            leaves.append(exc)
-
-    flatten(group)
-    ours = [exc for exc in leaves if isinstance(exc, ReportingError)]
-    return (ours or leaves)[0]
+def _first_error(failures: list[BaseException]) -> BaseException:
+    """The error to report: a real failure before the steps it stopped."""
+    real = [exc for exc in failures if not isinstance(exc, StepsStopped)]
+    ours = [exc for exc in real if isinstance(exc, ReportingError)]
+    return (ours or real or failures)[0]

@@ -31,6 +31,7 @@ def call_record(result: StepResult) -> dict[str, Any]:
         "planned_role": step.role.value,
         "reason": step.reason.value,
         "rule": step.rule,
+        "cached": result.cached,
         "attempts": result.attempts,
         "latency_s": result.latency_s,
         "input_tokens": result.input_tokens,

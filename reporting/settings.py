@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of every call.")
     primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
     secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
+    report_cache_dir: Path | None = Field(
+        None, description="Folder of the phase cache; default .report_cache/ in the output folder."
+    )
     embedded_model_path: Path | None = Field(None, description="GGUF file of the embedded model.")
     openai_api_key: SecretStr | None = Field(None, description="Key of the OpenAI API.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")

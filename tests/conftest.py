@@ -96,3 +96,10 @@ def outline_file(tmp_path: Path) -> Path:
     path = tmp_path / "fleet.yaml"
     path.write_text(EXAMPLE_OUTLINE, encoding="utf-8")
     return path
+
+
+def report_files(out: Path) -> list[Path]:
+    """Files a build wrote to an output folder, leaving out the phase cache."""
+    if not out.exists():
+        return []
+    return sorted(p for p in out.iterdir() if p.name != ".report_cache")

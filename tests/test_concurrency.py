@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_OUTLINE
+from conftest import EXAMPLE_OUTLINE, report_files
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import ParrotFakeChatModel
 from langchain_core.messages import AIMessage
@@ -179,4 +179,4 @@ def test_ctrl_c_stops_cleanly_with_exit_130(
     assert process.returncode == 130
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
-    assert not out.exists() or list(out.iterdir()) == []
+    assert report_files(out) == []

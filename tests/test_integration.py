@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED_KEY
+from conftest import PLANTED_KEY, report_files
 from docx import Document
 from loopback import Fault, OllamaServer, OpenAIServer, always, refused_url
 from typer.testing import CliRunner
@@ -134,7 +134,7 @@ def test_both_providers_failing_exits_1_and_writes_nothing(
     assert "Event=FALLBACK_FAILED" in stderr or "Event=FAILED" in stderr
     assert stderr.strip().splitlines()[-1].startswith("error (generation failed): ")
     assert "Traceback" not in stderr
-    assert not out.exists() or list(out.iterdir()) == []
+    assert report_files(out) == []
 
 
 def test_unreachable_secondary_is_a_config_error_naming_the_fix(
@@ -187,7 +187,7 @@ def test_secondary_dying_mid_report_exits_1_and_writes_nothing(
     code, _, stderr = _build(outline_file, out)
     assert code == 1
     assert "connection failed" in stderr
-    assert not out.exists() or list(out.iterdir()) == []
+    assert report_files(out) == []
 
 
 def test_rate_limit_with_retry_after_is_retried(
@@ -244,8 +244,10 @@ def test_model_not_offered_is_caught_by_preflight(
 def test_no_secret_in_any_output(outline_file: Path, tmp_path: Path) -> None:
     code, stdout, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
-    for path in (tmp_path / "out").iterdir():
-        assert PLANTED_KEY.encode() not in path.read_bytes(), path
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():  # the cache included
+            assert PLANTED_KEY.encode() not in path.read_bytes(), path
+
     assert PLANTED_KEY not in stdout + stderr
 
 

@@ -1,0 +1,208 @@
+"""A persistent cache of phase results (sqlite3, WAL), so no text is paid for twice.
+
+The key hashes everything that decides a call's text: the prompt messages, the provider, the
+model, the generation parameters and the prompt-template version. Results are stored as soon
+as they arrive, so a build that dies keeps what it had and the next one resumes from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from reporting.errors import ConfigError
+
+CACHE_FILE = "cache.sqlite3"
+# sqlite's application_id marks the file as ours; a foreign database is never touched.
+APPLICATION_ID = 0x52505431  # "RPT1"
+SCHEMA_VERSION = 1
+_log = logging.getLogger("reporting.cache")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    """A stored phase result."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    provider: str
+    model: str
+    created: float
+
+
+def cache_key(
+    messages: Sequence[BaseMessage],
+    provider: str,
+    model: str,
+    params: dict[str, Any],
+    prompt_version: str,
+) -> str:
+    """SHA-256 over everything that decides the text of one call."""
+    payload = {
+        "messages": [[m.type, m.content] for m in messages],
+        "provider": provider,
+        "model": model,
+        "params": params,
+        "prompt_version": prompt_version,
+    }
+    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class PhaseCache:
+    """The cache file of one folder; safe for several builds (processes) at once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / CACHE_FILE
+        self._lock = threading.Lock()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the cache folder {folder}: {exc.strerror}") from None
+        self._db = self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 30000")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        """Open the file, rebuilding it when corrupted; refuse a database that is not ours."""
+        try:
+            db = self._connect()
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            return self._rebuild(f"unreadable ({exc})")
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables - {"results"}):
+            db.close()
+            raise ConfigError(
+                f"{self.path} is not a reporting cache; set REPORT_CACHE_DIR to another folder "
+                "or remove the file"
+            )
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute(_SCHEMA)
+            db.execute("SELECT count(*) FROM results").fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            return self._rebuild(f"damaged ({exc})")
+        return db
+
+    def _rebuild(self, why: str) -> sqlite3.Connection:
+        """Move a broken cache aside and start an empty one."""
+        aside = self.path.with_name(f"{CACHE_FILE}.broken-{int(time.time())}")
+        try:
+            self.path.replace(aside)
+        except OSError as exc:
+            raise ConfigError(
+                f"cache {self.path} is {why} and cannot be moved aside: "
+                f"{exc.strerror}; set REPORT_CACHE_DIR to another folder"
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            self.path.with_name(CACHE_FILE + suffix).unlink(missing_ok=True)
+        _log.warning("cache %s was %s; moved to %s and started anew", self.path, why, aside.name)
+        return self._open()
+
+    def get(self, key: str) -> CachedResult | None:
+        """The stored result for a key, if any."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT text, input_tokens, output_tokens, provider, model, created "
+                    "FROM results WHERE key = ?",
+                    (key,),
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                _log.warning("cache read failed, treated as a miss: %s", exc)
+                return None
+        return CachedResult(*row) if row else None
+
+    def put(self, key: str, result: CachedResult) -> None:
+        """Store a result now (each insert is its own transaction, so a crash keeps it)."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        result.text,
+                        result.input_tokens,
+                        result.output_tokens,
+                        result.provider,
+                        result.model,
+                        result.created,
+                    ),
+                )
+            except sqlite3.DatabaseError as exc:  # a full disk must not fail the report
+                _log.warning("cache write failed: %s", exc)
+
+    def stats(self) -> dict[str, Any]:
+        """Entries, size and age, in total and per provider and model."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT provider, model, count(*), sum(output_tokens), min(created), max(created) "
+                "FROM results GROUP BY provider, model ORDER BY provider, model"
+            ).fetchall()
+        size = sum(
+            p.stat().st_size
+            for p in self.path.parent.glob(CACHE_FILE + "*")
+            if p.is_file() and ".broken-" not in p.name
+        )
+
+        def iso(stamp: float | None) -> str | None:
+            return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat() if stamp else None
+
+        return {
+            "path": str(self.path),
+            "entries": sum(row[2] for row in rows),
+            "bytes": size,
+            "oldest": iso(min((row[4] for row in rows), default=None)),
+            "newest": iso(max((row[5] for row in rows), default=None)),
+            "by_model": [
+                {"provider": r[0], "model": r[1], "entries": r[2], "output_tokens": r[3] or 0}
+                for r in rows
+            ],
+        }
+
+    def clear(self, older_than_days: float | None = None) -> int:
+        """Delete all entries, or those older than a number of days; returns how many."""
+        with self._lock:
+            if older_than_days is None:
+                cursor = self._db.execute("DELETE FROM results")
+            else:
+                cutoff = time.time() - older_than_days * 86_400
+                cursor = self._db.execute("DELETE FROM results WHERE created < ?", (cutoff,))
+            self._db.execute("VACUUM")
+        return cursor.rowcount
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,224 @@
+"""The phase cache: unchanged rebuilds are free, edits cost what they change, builds resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_OUTLINE
+from freezegun import freeze_time
+from loopback import Fault, OllamaServer, OpenAIServer
+from typer.testing import CliRunner
+
+from reporting.cache import CACHE_FILE, CachedResult, PhaseCache
+from reporting.cli import app
+from reporting.outline import load_outline
+from reporting.phases import CompilationPhase
+from reporting.prompts import section_messages
+
+runner = CliRunner()
+
+
+def _build(outline: Path, out: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out), *extra])
+    return result.exit_code, result.output
+
+
+def _requests(*servers: OpenAIServer | OllamaServer) -> int:
+    return sum(server.count for server in servers)
+
+
+def _digest_reply(body: dict) -> str:
+    digest = hashlib.sha256(json.dumps(body["messages"]).encode()).hexdigest()[:12]
+    return f"Section text {digest}."
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / "fleet.run.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_unchanged_rebuild_sends_no_request(
+    outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
+) -> None:
+    out = tmp_path / "out"
+    assert _build(outline_file, out)[0] == 0
+    cold = _requests(openai_server, ollama_server)
+    first = _manifest(out)
+    code, output = _build(outline_file, out)
+    assert code == 0, output
+    assert _requests(openai_server, ollama_server) == cold  # not one more
+    again = _manifest(out)
+    assert all(call["cached"] for call in again["calls"])
+    assert again["metrics"]["cloud_calls"] == 0
+    assert again["metrics"]["cache_hits"] == len(again["calls"])
+    assert sum(call["output_tokens"] for call in again["calls"]) == 0
+    # Caching never changes routing: the same provider writes every step.
+    assert [c["provider"] for c in again["calls"]] == [c["provider"] for c in first["calls"]]
+    assert "Cached=true" in output
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_editing_one_brief_costs_its_three_calls_and_the_abstract(
+    outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
+) -> None:
+    # Replies that depend on the whole prompt, as a real model's do.
+    openai_server.reply = ollama_server.reply = _digest_reply
+    out = tmp_path / "out"
+    assert _build(outline_file, out)[0] == 0
+    before = _requests(openai_server, ollama_server)
+    outline_file.write_text(
+        EXAMPLE_OUTLINE.replace("brief: Batch jobs every hour.", "brief: Batch jobs every day."),
+        encoding="utf-8",
+    )
+    assert _build(outline_file, out)[0] == 0
+    assert _requests(openai_server, ollama_server) - before == 4
+    fresh = [(c["section"], c["phase"]) for c in _manifest(out)["calls"] if not c["cached"]]
+    assert fresh == [("2.1", "DRAFT"), ("2.1", "EXPAND"), ("2.1", "REFINE"), (None, "ABSTRACT")]
+
+
+def test_a_failed_build_resumes_without_repeating_a_completed_call(
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    hybrid_env.setenv("MAX_RETRIES", "0")
+    ollama_server.faults = lambda n, body: Fault.http(500) if n > 6 else None
+    out = tmp_path / "out"
+    code, _ = _build(outline_file, out)
+    assert code == 1
+    completed = PhaseCache(out / ".report_cache").stats()["entries"]
+    failed = ollama_server.count - 6
+    assert completed == openai_server.count + 6  # every successful call was kept
+    ollama_server.faults = None
+    before = _requests(openai_server, ollama_server)
+    code, output = _build(outline_file, out)
+    assert code == 0, output
+    steps = len(_manifest(out)["calls"])
+    assert _requests(openai_server, ollama_server) - before == steps - completed
+    assert failed > 0
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_no_cache_neither_reads_nor_writes(
+    outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
+) -> None:
+    out = tmp_path / "out"
+    assert _build(outline_file, out)[0] == 0
+    cold = _requests(openai_server, ollama_server)
+    assert _build(outline_file, out, "--no-cache")[0] == 0
+    assert _requests(openai_server, ollama_server) == 2 * cold
+    other = tmp_path / "other"
+    assert _build(outline_file, other, "--no-cache")[0] == 0
+    assert not (other / ".report_cache").exists()
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_refresh_regenerates_one_section(
+    outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
+) -> None:
+    out = tmp_path / "out"
+    assert _build(outline_file, out)[0] == 0
+    before = _requests(openai_server, ollama_server)
+    code, output = _build(outline_file, out, "--refresh", "2.2")
+    assert code == 0, output
+    # Its three phases; the abstract's prompt is unchanged (same text back), so it is cached.
+    assert _requests(openai_server, ollama_server) - before == 3
+    code, output = _build(outline_file, out, "--refresh", "9.9")
+    assert code == 2
+    assert "--refresh 9.9: no such section" in output
+
+
+def test_concurrent_builds_share_one_cache(hybrid_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cache = tmp_path / "shared-cache"
+    hybrid_env.setenv("REPORT_CACHE_DIR", str(cache))
+    paths = []
+    for name in ("one", "two"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(EXAMPLE_OUTLINE.replace("Annual Report", name), encoding="utf-8")
+        paths.append(path)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "reporting", "build", str(p), "--out", str(tmp_path / p.stem)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        for p in paths
+    ]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    stats = PhaseCache(cache).stats()
+    assert stats["entries"] == 2 * (9 * 3 + 1)
+    with sqlite3.connect(cache / CACHE_FILE) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_a_corrupted_cache_is_rebuilt(
+    outline_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "out" / ".report_cache"
+    folder.mkdir(parents=True)
+    (folder / CACHE_FILE).write_bytes(b"this is not a database" * 100)
+    code, output = _build(outline_file, tmp_path / "out")
+    assert code == 0, output
+    assert list(folder.glob(f"{CACHE_FILE}.broken-*"))
+    assert PhaseCache(folder).stats()["entries"] == 28
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_a_foreign_database_is_refused_not_touched(outline_file: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "out" / ".report_cache"
+    folder.mkdir(parents=True)
+    with sqlite3.connect(folder / CACHE_FILE) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    code, output = _build(outline_file, tmp_path / "out")
+    assert code == 2
+    assert "is not a reporting cache" in output
+    with sqlite3.connect(folder / CACHE_FILE) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["invoices"]
+
+
+def test_prompts_carry_nothing_volatile(outline_file: Path) -> None:
+    outline = load_outline(outline_file)
+    section = next(outline.walk())
+    now = section_messages(CompilationPhase.DRAFT, outline, section, None)
+    with freeze_time("2001-02-03 04:05:06"):
+        then = section_messages(CompilationPhase.DRAFT, outline, section, None)
+    assert [m.content for m in now] == [m.content for m in then]
+
+
+def test_cache_stats_and_clear_older_than(tmp_path: Path) -> None:
+    cache = PhaseCache(tmp_path)
+    with freeze_time("2026-01-01"):
+        import time
+
+        old = time.time()
+    cache.put("old", CachedResult("a", 1, 2, "openai", "gpt-4o", old))
+    cache.put("new", CachedResult("b", 1, 3, "local", "llama3:8b", old + 40 * 86_400))
+    stats = cache.stats()
+    assert stats["entries"] == 2
+    assert {row["provider"] for row in stats["by_model"]} == {"openai", "local"}
+    with freeze_time("2026-03-01"):
+        assert cache.clear(older_than_days=30) == 1
+    assert cache.get("old") is None
+    assert cache.get("new") is not None
+    result = runner.invoke(
+        app, ["cache", "stats", "--json"], env={"REPORT_CACHE_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["entries"] == 1
+    result = runner.invoke(app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)})
+    assert "removed 1 cached results" in result.stdout
