@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reporting.batch import run_batch
+from reporting.build import build_report
 from reporting.compiler import SectionCompiler
 from reporting.limits import ProviderLimits
 from reporting.outline import load_outline
@@ -267,6 +268,32 @@ def batch(folder: Path, latency: float, count: int, jobs: int) -> list[tuple[str
     ]
 
 
+def incremental(folder: Path, latency: float) -> list[tuple[str, str, str]]:
+    """Cold build, unchanged rebuild and a one-brief edit of a 7-section outline."""
+    path = write_outline(folder, 7, "cached")
+    out = folder / "cached-out"
+    timings: dict[str, tuple[float, int]] = {}
+    with servers(latency) as (cloud, local):
+        settings = settings_for(cloud, local)
+        for label in ("cold", "unchanged", "one brief edited"):
+            if label == "one brief edited":
+                path.write_text(path.read_text().replace("Part 3.", "Part 3, revised."))
+            started = time.perf_counter()
+            result = build_report(path, out, settings, available=AVAILABLE)
+            requests = sum(call["attempts"] for call in result.record["calls"])
+            timings[label] = (time.perf_counter() - started, requests)
+    cold_seconds, cold_requests = timings["cold"]
+    return [
+        (
+            f"7 sections, {label} ÷ cold build (wall time)",
+            f"{seconds / cold_seconds:.2f}",
+            f"{seconds:.2f} s vs {cold_seconds:.2f} s; {requests} requests vs {cold_requests}",
+        )
+        for label, (seconds, requests) in timings.items()
+        if label != "cold"
+    ]
+
+
 def main() -> None:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -281,6 +308,7 @@ def main() -> None:
         rows += critical_path(folder, args.latency)
         rows += seven_sections(folder, 0.5)
         rows += batch(folder, args.latency, args.batch, args.jobs)
+        rows += incremental(folder, args.latency)
     print(
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"latency {args.latency * 1000:.0f} ms per request\n"

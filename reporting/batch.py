@@ -93,7 +93,11 @@ async def run_batch(
             return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result)
 
     stems = output_stems(outlines)
-    return list(await asyncio.gather(*(one(p, s) for p, s in zip(outlines, stems, strict=True))))
+    try:
+        jobs_done = (one(p, s) for p, s in zip(outlines, stems, strict=True))
+        return list(await asyncio.gather(*jobs_done))
+    finally:
+        await models.aclose()
 
 
 def batch_exit_code(outcomes: list[BatchOutcome]) -> int:

@@ -74,6 +74,7 @@ class SectionCompiler:
         self.settings = settings
         self.cache = cache
         self.refresh = refresh
+        self._owns_models = models is None  # then each compile closes the pools it opened
         self.models = models or ChatModels(settings)
         self.available = dict(available) if available else None
         self.sleep = sleep
@@ -95,6 +96,13 @@ class SectionCompiler:
 
     async def acompile(self, outline: Outline, plan: Plan | None = None) -> CompiledReport:
         """Compile an outline: sections side by side, then the abstract."""
+        try:
+            return await self._acompile(outline, plan)
+        finally:
+            if self._owns_models:
+                await self.models.aclose()
+
+    async def _acompile(self, outline: Outline, plan: Plan | None) -> CompiledReport:
         started = _now()
         plan = plan or self.plan(outline)
         for spec in {step.provider for step in plan.steps}:

@@ -54,15 +54,38 @@ class ChatModels:
 
     def __init__(self, settings: Settings, factory: ModelFactory | None = None) -> None:
         self.settings = settings
-        self.factory = factory or make_chat_model
+        self.factory = factory
         self._models: dict[tuple[str, str], BaseChatModel] = {}
+        self._clients: list[Any] = []
 
     def get(self, name: str, model: str) -> BaseChatModel:
         """The chat model for a provider name and model."""
         key = (name, model)
         if key not in self._models:
-            self._models[key] = self.factory(name, model, self.settings)
+            if self.factory is not None:
+                self._models[key] = self.factory(name, model, self.settings)
+            elif PROVIDER_NAMES[name] is ProviderKind.OPENAI:
+                self._models[key] = self._openai(model)
+            else:
+                self._models[key] = make_chat_model(name, model, self.settings)
         return self._models[key]
+
+    def _openai(self, model: str) -> BaseChatModel:
+        """ChatOpenAI with a connection pool of this object's own, closed by `aclose`."""
+        import openai
+
+        from reporting.providers.openai_chat import make_openai_model
+
+        client = openai.DefaultAsyncHttpxClient(timeout=self.settings.request_timeout)
+        chat = make_openai_model(model, self.settings, client)
+        self._clients.append(client)
+        return chat
+
+    async def aclose(self) -> None:
+        """Close the connection pools this object opened."""
+        for client in self._clients:
+            await client.aclose()
+        self._clients.clear()
 
 
 __all__ = ["ChatModels", "call_options", "make_chat_model"]

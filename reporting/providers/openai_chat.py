@@ -11,8 +11,14 @@ from reporting.errors import ConfigError
 from reporting.settings import Settings
 
 
-def make_openai_model(model: str, settings: Settings) -> BaseChatModel:
-    """A ChatOpenAI that never retries by itself: retries happen in one place, the compiler."""
+def make_openai_model(
+    model: str, settings: Settings, http_async_client: Any | None = None
+) -> BaseChatModel:
+    """A ChatOpenAI that never retries by itself: retries happen in one place, the compiler.
+
+    `http_async_client` lets a build own its connection pool: langchain-openai otherwise
+    shares one per process, whose pooled connections die with the event loop that made them.
+    """
     if settings.openai_api_key is None:
         raise ConfigError(
             "OPENAI_API_KEY is not set: add it to .env or pick another PRIMARY_PROVIDER"
@@ -24,6 +30,7 @@ def make_openai_model(model: str, settings: Settings) -> BaseChatModel:
         timeout=settings.request_timeout,
         max_retries=0,
         temperature=settings.temperature,
+        http_async_client=http_async_client,
     )
 
 
