@@ -48,12 +48,16 @@ class StepResult:
     text: str
     provider: ProviderSpec  # the provider that wrote the text
     attempts: int = 0  # requests sent for this step, all providers together
-    latency_s: float = 0.0
+    latency_s: float = 0.0  # time spent in requests, all attempts (queueing excluded)
+    elapsed_s: float = 0.0  # the step from start to end: queueing, backoff, fallback
     input_tokens: int = 0
     output_tokens: int = 0
     fallback: str | None = None  # COST_LIMIT, UNAVAILABLE, ERROR or CIRCUIT_OPEN
     errors: list[str] = field(default_factory=list)
     cached: bool = False  # the text came from the cache: no request, no tokens
+    started_s: float = 0.0  # seconds after the build started
+    requests: Counter[str] = field(default_factory=Counter)  # per provider name
+    failures: Counter[str] = field(default_factory=Counter)  # failed requests per provider
     reservation_spent: bool = False  # the plan's reserved cloud call was used
     last_error: str | None = None  # the latest provider error, for logs
 
@@ -122,6 +126,7 @@ class StepRunner:
         self.cache = cache
         self.refresh = refresh
         self.stopped = False  # set by the first failed step: no new step starts after it
+        self.t0 = time.monotonic()
         self.plan = plan
         self.models = models
         self.budget = budget
@@ -149,6 +154,7 @@ class StepRunner:
             raise StepsStopped(f"{step.label} not started: the report had already failed")
         started = time.monotonic()
         result = StepResult(step=step, text="", provider=step.provider)
+        result.started_s = round(started - self.t0, 3)
         secondary = self.plan.providers[Role.SECONDARY]
         spec = step.provider
         if step.reason in (Reason.COST_LIMIT, Reason.UNAVAILABLE):
@@ -219,7 +225,8 @@ class StepRunner:
         return self._finish(result, started)
 
     def _finish(self, result: StepResult, started: float) -> StepResult:
-        result.latency_s = round(time.monotonic() - started, 3)
+        result.elapsed_s = round(time.monotonic() - started, 3)
+        result.latency_s = round(result.latency_s, 3)
         if result.fallback:
             self.metrics.fallbacks[result.fallback] += 1
         return result
@@ -281,6 +288,7 @@ class StepRunner:
                         if planned and number == 1:
                             result.reservation_spent = True
                     self.metrics.requests[spec.name] += 1
+                    result.requests[spec.name] += 1
                     result.attempts += 1
                     hybrid(
                         **_label(step),
@@ -289,13 +297,18 @@ class StepRunner:
                         Attempt=number if number > 1 else None,
                     )
                     options = call_options(spec.name, max_tokens, self.settings.temperature, number)
+                    sent = time.monotonic()
                     try:
                         reply = await self._invoke(model, messages, options, spec)
                     except ProviderError as exc:
                         result.last_error = str(exc)
+                        result.failures[spec.name] += 1
                         raise
+                    finally:
+                        result.latency_s += time.monotonic() - sent
                 text = clean_section_text(_content(reply), title, abstract=step.section_id is None)
                 if not text:
+                    result.failures[spec.name] += 1
                     raise ProviderBadResponse("empty response")
                 usage = reply.usage_metadata
                 result.text = text

@@ -1,44 +1,83 @@
-"""The run manifest: a JSON record of every call a build made and what it cost."""
+"""The run manifest: a JSON record of every call a build made, what it cost and what it saved."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reporting import __version__
+from reporting.pricing import Price, PriceTable
+from reporting.routing import Role
 
 if TYPE_CHECKING:
     from reporting.calls import StepResult
     from reporting.compiler import CompiledReport
+    from reporting.routing import Plan, Step
     from reporting.settings import Settings
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+_PACKAGES = (
+    "langchain-core",
+    "langchain-openai",
+    "langchain-ollama",
+    "openai",
+    "ollama",
+    "llama-cpp-python",
+    "pypandoc-binary",
+    "python-docx",
+)
 
 
-def call_record(result: StepResult) -> dict[str, Any]:
-    """One `calls` entry: who was planned, who wrote the text, what it cost."""
-    step = result.step
+def step_record(step: Step) -> dict[str, Any]:
+    """The keys a call record shares with the plan: which step, who is planned, and why."""
     return {
         "section": step.section_id,
         "section_type": step.section_type.value if step.section_type else None,
         "phase": step.phase.name,
-        "role": result.provider.role.value,
-        "provider": result.provider.name,
-        "model": result.provider.model,
+        "role": step.role.value,
+        "provider": step.provider.name,
+        "model": step.provider.model,
+        "cloud": step.provider.is_cloud,
         "planned_role": step.role.value,
         "reason": step.reason.value,
         "rule": step.rule,
-        "cached": result.cached,
-        "attempts": result.attempts,
-        "latency_s": result.latency_s,
-        "input_tokens": result.input_tokens,
-        "output_tokens": result.output_tokens,
-        "fallback": result.fallback,
-        "errors": result.errors,
     }
+
+
+def call_record(
+    result: StepResult, prices: PriceTable, baseline_price: Price | None
+) -> dict[str, Any]:
+    """One `calls` entry: who was planned, who wrote the text, what it cost."""
+    record = step_record(result.step)
+    spec = result.provider
+    cost = prices.cost(spec.name, spec.model, result.input_tokens, result.output_tokens)
+    baseline = (
+        baseline_price.cost(result.input_tokens, result.output_tokens) if (baseline_price) else 0.0
+    )
+    record.update(
+        role=spec.role.value,
+        provider=spec.name,
+        model=spec.model,
+        cloud=spec.is_cloud,
+        cached=result.cached,
+        attempts=result.attempts,
+        requests=dict(result.requests),
+        failures=dict(result.failures),
+        started_s=result.started_s,
+        latency_s=result.latency_s,
+        elapsed_s=result.elapsed_s,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        cost_usd=round(cost, 6),
+        baseline_usd=round(baseline, 6),
+        fallback=result.fallback,
+        errors=result.errors,
+    )
+    return record
 
 
 def file_sha256(path: Path) -> str:
@@ -46,36 +85,82 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _totals(calls: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """Calls, requests, tokens and cost summed per value of `key` (provider or phase)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        entry = totals.setdefault(
+            call[key],
+            {
+                "calls": 0,
+                "requests": 0,
+                "cached": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost_usd": 0.0,
+            },
+        )
+        entry["calls"] += 1
+        entry["requests"] += call["attempts"]
+        entry["cached"] += int(call["cached"])
+        entry["input_tokens"] += call["input_tokens"]
+        entry["output_tokens"] += call["output_tokens"]
+        entry["cost_usd"] = round(entry["cost_usd"] + call["cost_usd"], 6)
+    return totals
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions of the libraries that shape the output."""
+    found: dict[str, str | None] = {"reporting": __version__, "python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
 def build_manifest(
     report: CompiledReport, settings: Settings, outline_path: Path, outputs: dict[str, str]
 ) -> dict[str, Any]:
     """The whole run record; no secret is in it (the settings snapshot removes them)."""
-    calls = [call_record(result) for result in report.results]
-    totals: dict[str, dict[str, int]] = {}
-    for call in calls:
-        entry = totals.setdefault(
-            call["provider"], {"calls": 0, "input_tokens": 0, "output_tokens": 0}
-        )
-        entry["calls"] += 1
-        entry["input_tokens"] += call["input_tokens"]
-        entry["output_tokens"] += call["output_tokens"]
+    prices = PriceTable(settings)
+    primary = report.plan.providers[Role.PRIMARY]
+    baseline_price = prices.price(primary.name, primary.model) if primary.is_cloud else None
+    calls = [call_record(result, prices, baseline_price) for result in report.results]
+    unpriced = sorted(
+        {
+            f"{c['provider']}:{c['model']}"
+            for c in calls
+            if c["cloud"] and prices.price(c["provider"], c["model"]) is None
+        }
+    )
+    cost = round(sum(call["cost_usd"] for call in calls), 6)
+    baseline = round(sum(call["baseline_usd"] for call in calls), 6)
     metrics = report.metrics.as_dict()
     metrics.update(
         max_cloud_calls=report.plan.max_cloud_calls,
         planned_cloud_calls=report.plan.cloud_calls,
         steps=len(calls),
+        local_calls=sum(1 for call in calls if not call["cloud"] and not call["cached"]),
         input_tokens=sum(call["input_tokens"] for call in calls),
         output_tokens=sum(call["output_tokens"] for call in calls),
-        by_provider=totals,
+        cost_usd=cost,
+        baseline_usd=baseline,
+        saving_usd=round(baseline - cost, 6),
+        unpriced_models=unpriced,
+        by_provider=_totals(calls, "provider"),
+        by_phase=_totals(calls, "phase"),
     )
     return {
         "manifest_version": MANIFEST_VERSION,
         "reporting_version": __version__,
-        "python": platform.python_version(),
+        "versions": package_versions(),
         "outline": {
             "path": str(outline_path),
             "sha256": file_sha256(outline_path),
             "title": report.outline.title,
+            "sections": sum(1 for _ in report.outline.walk()),
         },
         "started_at": report.started_at.isoformat(),
         "finished_at": report.finished_at.isoformat(),
@@ -89,6 +174,11 @@ def build_manifest(
         "calls": calls,
         "metrics": metrics,
     }
+
+
+def plan_record(plan: Plan) -> list[dict[str, Any]]:
+    """The plan's steps with the manifest's call keys."""
+    return [step_record(step) for step in plan.steps]
 
 
 def dump_manifest(manifest: dict[str, Any]) -> str:

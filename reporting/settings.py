@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     report_cache_dir: Path | None = Field(
         None, description="Folder of the phase cache; default .report_cache/ in the output folder."
     )
+    prices_file: Path | None = Field(
+        None, description="YAML/JSON file: model → {input, output} USD per million tokens."
+    )
+    prices: str | None = Field(None, description="The same as PRICES_FILE, inline JSON.")
     embedded_model_path: Path | None = Field(None, description="GGUF file of the embedded model.")
     openai_api_key: SecretStr | None = Field(None, description="Key of the OpenAI API.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")

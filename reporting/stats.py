@@ -1,0 +1,146 @@
+"""Statistics across runs: every manifest found, aggregated into what a team lead asks about."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from reporting.errors import InputError
+
+MANIFEST_SUFFIX = ".run.json"
+
+
+def find_manifests(paths: list[Path]) -> list[Path]:
+    """Manifest files under the given folders (recursively) or given directly."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{MANIFEST_SUFFIX}")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return found
+
+
+def load_manifests(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Readable manifests, and a note for each file skipped (not JSON, not a manifest)."""
+    manifests, skipped = [], []
+    for path in find_manifests(paths):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            skipped.append(f"{path}: unreadable ({type(exc).__name__})")
+            continue
+        if not isinstance(data, dict) or "calls" not in data or "metrics" not in data:
+            skipped.append(f"{path}: not a run manifest")
+            continue
+        data["_path"] = str(path)
+        manifests.append(data)
+    manifests.sort(key=lambda m: str(m.get("started_at", "")))
+    return manifests, skipped
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return cuts[int(share * 100) - 1]
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def aggregate(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole picture over many runs (see the README for every key)."""
+    calls = [call for m in manifests for call in m["calls"]]
+    generated = [c for c in calls if not c.get("cached")]
+    local = [c for c in generated if not c.get("cloud")]
+    fallbacks = Counter(c["fallback"] for c in calls if c.get("fallback"))
+    requests: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    for call in calls:
+        requests.update(call.get("requests", {}))
+        failures.update(call.get("failures", {}))
+    latencies: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for call in generated:
+        latencies[(call["provider"], call["phase"])].append(float(call["latency_s"]))
+    phase_share: dict[str, Counter[str]] = defaultdict(Counter)
+    for call in calls:
+        who = "cached" if call.get("cached") else call["role"]
+        phase_share[call["phase"]][who] += 1
+    output_tokens = sum(c["output_tokens"] for c in generated)
+    cost = sum(m["metrics"].get("cost_usd", 0.0) for m in manifests)
+    baseline = sum(m["metrics"].get("baseline_usd", 0.0) for m in manifests)
+    cloud_per_report = [m["metrics"]["cloud_calls"] for m in manifests]
+    return {
+        "reports": len(manifests),
+        "calls": len(calls),
+        "requests": sum(requests.values()),
+        "cloud_calls": sum(cloud_per_report),
+        "cache_hits": len(calls) - len(generated),
+        "cloud_calls_per_report": {
+            "mean": round(statistics.fmean(cloud_per_report), 2) if manifests else 0.0,
+            "max": max(cloud_per_report, default=0),
+            "limit": max((m["metrics"].get("max_cloud_calls", 0) for m in manifests), default=0),
+            "over_limit": sum(
+                1 for m in manifests
+                if m["metrics"]["cloud_calls"] > m["metrics"].get("max_cloud_calls", 0)
+            ),
+        },
+        "local_share": {
+            "calls": _share(len(local), len(generated)),
+            "output_tokens": _share(sum(c["output_tokens"] for c in local), output_tokens),
+        },
+        "fallbacks": dict(sorted(fallbacks.items())),
+        "providers": {
+            name: {
+                "requests": requests[name],
+                "failures": failures[name],
+                "error_rate": _share(failures[name], requests[name]),
+            }
+            for name in sorted(requests)
+        },
+        "latency": [
+            {"provider": provider, "phase": phase, "calls": len(values),
+             "p50_s": round(_percentile(values, 0.50), 3),
+             "p95_s": round(_percentile(values, 0.95), 3)}
+            for (provider, phase), values in sorted(latencies.items())
+        ],
+        "phase_share": [
+            {"phase": phase, "primary": counts["primary"], "secondary": counts["secondary"],
+             "cached": counts["cached"]}
+            for phase, counts in sorted(phase_share.items(), key=lambda kv: _phase_order(kv[0]))
+        ],
+        "cost": round(cost, 6),
+        "baseline": round(baseline, 6),
+        "saving": round(baseline - cost, 6),
+        "saving_share": _share(baseline - cost, baseline),
+        "runs": [
+            {
+                "outline": m["outline"]["path"],
+                "title": m["outline"].get("title"),
+                "started_at": m["started_at"],
+                "calls": len(m["calls"]),
+                "cloud_calls": m["metrics"]["cloud_calls"],
+                "max_cloud_calls": m["metrics"].get("max_cloud_calls"),
+                "fallbacks": sum(m["metrics"].get("fallbacks", {}).values()),
+                "cost": m["metrics"].get("cost_usd", 0.0),
+                "baseline": m["metrics"].get("baseline_usd", 0.0),
+                "saving": m["metrics"].get("saving_usd", 0.0),
+                "manifest": m["_path"],
+            }
+            for m in manifests
+        ],
+    }
+
+
+def _phase_order(phase: str) -> int:
+    order = ["DRAFT", "EXPAND", "REFINE", "ABSTRACT"]
+    return order.index(phase) if phase in order else len(order)
