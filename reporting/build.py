@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting.cache import PhaseCache
-from reporting.calls import Sleep
+from reporting.calls import Observer, Sleep
 from reporting.compiler import CompiledReport, SectionCompiler
 from reporting.errors import InputError
 from reporting.files import safe_stem, staged
@@ -78,6 +78,7 @@ def build_report(
     sleep: Sleep | None = None,
     use_cache: bool = True,
     refresh: frozenset[str] = frozenset(),
+    observer: Observer | None = None,
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
     # Load first: an invalid outline stops here, before preflight or any model call.
@@ -93,6 +94,7 @@ def build_report(
             sleep=sleep or asyncio.sleep,
             cache=cache,
             refresh=refresh,
+            observer=observer,
         )
     return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
 

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage
 from tenacity import (
@@ -29,6 +29,7 @@ from reporting.errors import (
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
+from reporting.outline import Outline
 from reporting.prompts import PROMPT_VERSION
 from reporting.providers import ChatModels, call_options
 from reporting.providers.failures import to_provider_error
@@ -37,6 +38,18 @@ from reporting.settings import Settings
 from reporting.text import clean_section_text
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Observer(Protocol):
+    """Told of the plan, then of every step as it starts, is written, or fails."""
+
+    def planned(self, outline: Outline, plan: Plan) -> None:
+        """The plan is made; no call has been sent."""
+
+    def step(self, event: str, step: Step, result: StepResult | None) -> None:
+        """`start` (no result yet), `done` or `failed`."""
+
+
 BREAKER_THRESHOLD = 3
 
 
@@ -121,8 +134,10 @@ class StepRunner:
         limits: ProviderLimits | None = None,
         cache: PhaseCache | None = None,
         refresh: frozenset[str] = frozenset(),
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.cache = cache
         self.refresh = refresh
         self.stopped = False  # set by the first failed step: no new step starts after it
@@ -155,6 +170,7 @@ class StepRunner:
         started = time.monotonic()
         result = StepResult(step=step, text="", provider=step.provider)
         result.started_s = round(started - self.t0, 3)
+        self._tell("start", step, None)
         secondary = self.plan.providers[Role.SECONDARY]
         spec = step.provider
         if step.reason in (Reason.COST_LIMIT, Reason.UNAVAILABLE):
@@ -221,6 +237,7 @@ class StepRunner:
             event = "FALLBACK_FAILED" if result.fallback else "FAILED"
             hybrid(**_label(step), Event=event, Provider=spec.label, Error=exc)
             self.stopped = True
+            self._tell("failed", step, result)
             raise GenerationError(f"{step.label} failed: {'; '.join(result.errors)}") from None
         return self._finish(result, started)
 
@@ -229,7 +246,12 @@ class StepRunner:
         result.latency_s = round(result.latency_s, 3)
         if result.fallback:
             self.metrics.fallbacks[result.fallback] += 1
+        self._tell("done", result.step, result)
         return result
+
+    def _tell(self, event: str, step: Step, result: StepResult | None) -> None:
+        if self.observer is not None:
+            self.observer.step(event, step, result)
 
     def _primary_failed(self, spec: ProviderSpec) -> None:
         self._failures_in_a_row += 1

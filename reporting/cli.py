@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.highlighter import NullHighlighter
+from rich.logging import RichHandler
 from rich.table import Table
 
 from reporting import __version__
@@ -42,7 +44,12 @@ OutlineArg = Annotated[Path, typer.Argument(help="Outline YAML file.", show_defa
 
 def _configure_logging(settings: Settings | None, quiet: bool) -> None:
     """`[Hybrid]` lines to stderr, plain, with every secret redacted."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
+    if err.is_terminal:  # through the console, so lines scroll above the live progress table
+        handler = RichHandler(console=err, show_time=False, show_level=False, show_path=False,
+                              markup=False, highlighter=NullHighlighter())
+    else:
+        handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(RedactSecrets(settings.secrets if settings else []))
     root = logging.getLogger("reporting")
@@ -107,13 +114,25 @@ def build(
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
     from reporting.build import build_report
+    from reporting.progress import LiveProgress
 
     settings = _settings()
     _configure_logging(settings, quiet)
+    # A live table on a terminal; plain one-line [Hybrid] events everywhere else (cron, CI).
+    progress = LiveProgress(err) if err.is_terminal and not quiet else None
     with _guard(settings):
-        result = build_report(
-            outline, out_dir, settings, use_cache=not no_cache, refresh=frozenset(refresh or [])
-        )
+        try:
+            result = build_report(
+                outline,
+                out_dir,
+                settings,
+                use_cache=not no_cache,
+                refresh=frozenset(refresh or []),
+                observer=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
         metrics = result.record["metrics"]
         fallbacks = sum(metrics["fallbacks"].values())
         out.print(
@@ -186,32 +205,132 @@ def batch(
 
 
 @app.command()
-def plan(outline: OutlineArg) -> None:
-    """Show which provider will write each step of OUTLINE, without calling any model."""
+def plan(
+    outline: OutlineArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show who will write each step of OUTLINE and what it will cost, sending no model call."""
     from reporting.build import plan_outline
+    from reporting.projection import project_plan
 
     settings = _settings()
+    _configure_logging(settings, quiet=as_json)
     with _guard(settings):
-        _, the_plan = plan_outline(outline, settings)
+        the_outline, the_plan = plan_outline(outline, settings)
+        projected = project_plan(the_outline, the_plan, settings)
+        if as_json:
+            out.print_json(data=projected)
+            return
         table = Table(title=f"Plan for {outline}", show_lines=False)
-        for column in ("section", "phase", "role", "provider", "model", "reason", "rule"):
-            table.add_column(column)
-        for step in the_plan.steps:
+        for column in (
+            "section",
+            "title",
+            "phase",
+            "role",
+            "provider",
+            "model",
+            "reason",
+            "tokens in/out",
+            "cost",
+        ):
+            table.add_column(
+                column,
+                overflow="ellipsis",
+                no_wrap=column == "title",
+                max_width=28 if column == "title" else None,
+            )
+        for call in projected["calls"]:
             table.add_row(
-                step.section_id or "-",
-                step.phase.name,
-                step.role.value,
-                step.provider.name,
-                step.provider.model,
-                step.reason.value,
-                step.rule,
+                call["section"] or "-",
+                call["title"] or "(abstract)",
+                call["phase"],
+                call["role"],
+                call["provider"],
+                call["model"],
+                call["reason"],
+                f"{call['projected_input_tokens']}/{call['projected_output_tokens']}",
+                f"${call['projected_cost_usd']:.4f}",
             )
         out.print(table)
+        total = projected["projected"]
         out.print(
-            f"cloud calls: {the_plan.cloud_calls} planned of "
-            f"{the_plan.max_cloud_calls} allowed (MAX_CLOUD_CALLS)",
+            f"cloud calls: {projected['cloud_calls']} planned of {projected['max_cloud_calls']} "
+            f"allowed (MAX_CLOUD_CALLS); projected tokens {total['input_tokens']} in, "
+            f"{total['output_tokens']} out; cost ${total['cost_usd']:.4f} vs "
+            f"${total['baseline_usd']:.4f} all-cloud (saving ${total['saving_usd']:.4f})",
             markup=False,
         )
+
+
+@app.command()
+def stats(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Folders (searched recursively) or manifest files.", show_default="reports_out"
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", metavar="FILE", help="Write an HTML dashboard.")
+    ] = None,
+) -> None:
+    """Aggregate every run manifest found: routing, fallbacks, latency, cost and saving."""
+    from reporting.stats import aggregate, load_manifests
+
+    with _guard():
+        manifests, skipped = load_manifests(paths or [DEFAULT_OUT])
+        for note in skipped:
+            err.print(f"skipped {note}", markup=False)
+        summary = aggregate(manifests)
+        if html is not None:
+            import datetime as dt
+
+            from reporting.dashboard import render_dashboard
+            from reporting.files import staged
+
+            page = render_dashboard(summary, generated_at=dt.datetime.now(dt.UTC))
+            with staged(html.parent if str(html.parent) else Path(".")) as stage:
+                stage(html.name).write_text(page, encoding="utf-8")
+            err.print(f"wrote {html}", markup=False)
+        if as_json:
+            out.print_json(data=summary)
+        elif html is None:
+            _print_stats(summary)
+
+
+def _print_stats(summary: dict[str, object]) -> None:
+    """The human summary of `report stats`."""
+    s = summary
+    per = s["cloud_calls_per_report"]
+    share = s["local_share"]
+    assert isinstance(per, dict) and isinstance(share, dict)
+    out.print(
+        f"{s['reports']} reports, {s['calls']} calls ({s['cache_hits']} from cache), "
+        f"{s['cloud_calls']} cloud calls (mean {per['mean']} per report, max {per['max']}, "
+        f"limit {per['limit']})\n"
+        f"local share: {float(share['calls']):.0%} of calls, "
+        f"{float(share['output_tokens']):.0%} of output tokens\n"
+        f"cost ${s['cost']:.4f}, all-cloud baseline ${s['baseline']:.4f}, "
+        f"saving ${s['saving']:.4f} ({float(str(s['saving_share'])):.0%})\n"
+        f"fallbacks: {s['fallbacks'] or 'none'}",
+        markup=False,
+    )
+    latency = s["latency"]
+    assert isinstance(latency, list)
+    if latency:
+        table = Table(title="Latency per provider and phase")
+        for column in ("provider", "phase", "calls", "p50 s", "p95 s"):
+            table.add_column(column)
+        for row in latency:
+            table.add_row(
+                row["provider"],
+                row["phase"],
+                str(row["calls"]),
+                f"{row['p50_s']:.2f}",
+                f"{row['p95_s']:.2f}",
+            )
+        out.print(table)
 
 
 @app.command()

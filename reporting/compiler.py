@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reporting.cache import PhaseCache
-from reporting.calls import Metrics, Sleep, StepResult, StepRunner, StepsStopped
+from reporting.calls import Metrics, Observer, Sleep, StepResult, StepRunner, StepsStopped
 from reporting.errors import ReportingError
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
@@ -70,8 +70,10 @@ class SectionCompiler:
         limits: ProviderLimits | None = None,
         cache: PhaseCache | None = None,
         refresh: frozenset[str] = frozenset(),
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
         self.cache = cache
         self.refresh = refresh
         self._owns_models = models is None  # then each compile closes the pools it opened
@@ -108,6 +110,8 @@ class SectionCompiler:
         for spec in {step.provider for step in plan.steps}:
             self.models.get(spec.name, spec.model)  # a missing key fails here, before any call
         self._log_unavailable(plan)
+        if self.observer is not None:
+            self.observer.planned(outline, plan)
         metrics = Metrics()
         budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
         runner = StepRunner(
@@ -120,6 +124,7 @@ class SectionCompiler:
             self.limits,
             self.cache,
             self.refresh,
+            self.observer,
         )
 
         # Draft, expand, refine: every section's chain side by side. When one fails, no new

@@ -1,4 +1,4 @@
-"""What calls cost: a price table of common cloud models, overridable from a file or the environment.
+"""What calls cost: prices of common cloud models, overridable from a file or the environment.
 
 Prices are USD per million input and output tokens. Local and embedded models cost nothing.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml

@@ -90,7 +90,8 @@ def aggregate(manifests: list[dict[str, Any]]) -> dict[str, Any]:
             "max": max(cloud_per_report, default=0),
             "limit": max((m["metrics"].get("max_cloud_calls", 0) for m in manifests), default=0),
             "over_limit": sum(
-                1 for m in manifests
+                1
+                for m in manifests
                 if m["metrics"]["cloud_calls"] > m["metrics"].get("max_cloud_calls", 0)
             ),
         },
@@ -108,14 +109,22 @@ def aggregate(manifests: list[dict[str, Any]]) -> dict[str, Any]:
             for name in sorted(requests)
         },
         "latency": [
-            {"provider": provider, "phase": phase, "calls": len(values),
-             "p50_s": round(_percentile(values, 0.50), 3),
-             "p95_s": round(_percentile(values, 0.95), 3)}
+            {
+                "provider": provider,
+                "phase": phase,
+                "calls": len(values),
+                "p50_s": round(_percentile(values, 0.50), 3),
+                "p95_s": round(_percentile(values, 0.95), 3),
+            }
             for (provider, phase), values in sorted(latencies.items())
         ],
         "phase_share": [
-            {"phase": phase, "primary": counts["primary"], "secondary": counts["secondary"],
-             "cached": counts["cached"]}
+            {
+                "phase": phase,
+                "primary": counts["primary"],
+                "secondary": counts["secondary"],
+                "cached": counts["cached"],
+            }
             for phase, counts in sorted(phase_share.items(), key=lambda kv: _phase_order(kv[0]))
         ],
         "cost": round(cost, 6),

@@ -1,0 +1,99 @@
+"""What a plan will cost before anything is sent: projected tokens and dollars per step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reporting.manifest import step_record
+from reporting.outline import Outline, Section
+from reporting.phases import CompilationPhase
+from reporting.pricing import PriceTable
+from reporting.prompts import (
+    ABSTRACT_INPUT_WORDS,
+    ABSTRACT_WORDS,
+    SectionText,
+    abstract_messages,
+    section_messages,
+)
+from reporting.routing import Plan, Role
+from reporting.settings import Settings
+
+TOKENS_PER_WORD = 1.4
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens of an English text, about four characters each."""
+    return len(text) // 4 + 1
+
+
+def _expected_words(phase: CompilationPhase, words: int) -> int:
+    """Words a phase is expected to write: a skeleton for DRAFT, the target otherwise."""
+    if phase is CompilationPhase.ABSTRACT:
+        return ABSTRACT_WORDS
+    return min(words, 250) // 2 if phase is CompilationPhase.DRAFT else words
+
+
+def _placeholder(words: int) -> str:
+    return " ".join(["text"] * words)
+
+
+def project_plan(outline: Outline, plan: Plan, settings: Settings) -> dict[str, Any]:
+    """The plan as JSON-ready data with projected tokens and cost per step and in total."""
+    prices = PriceTable(settings)
+    primary = plan.providers[Role.PRIMARY]
+    baseline_price = prices.price(primary.name, primary.model) if primary.is_cloud else None
+    sections: dict[str, Section] = {s.id: s for s in outline.walk()}
+    calls = []
+    for step in plan.steps:
+        if step.section_id is None:
+            share = min(ABSTRACT_INPUT_WORDS // max(1, len(sections)), 200)
+            parts = [SectionText(s.id, s.title, _placeholder(share)) for s in sections.values()]
+            messages = abstract_messages(outline, parts)
+            title = None
+        else:
+            section = sections[step.section_id]
+            previous = None
+            if step.phase is not CompilationPhase.DRAFT:
+                earlier = (
+                    CompilationPhase.DRAFT
+                    if step.phase is CompilationPhase.EXPAND
+                    else CompilationPhase.EXPAND
+                )
+                previous = _placeholder(_expected_words(earlier, section.target_words))
+            messages = section_messages(step.phase, outline, section, previous)
+            title = section.title
+        words = sections[step.section_id].target_words if step.section_id else ABSTRACT_WORDS
+        input_tokens = sum(estimate_tokens(str(m.content)) for m in messages)
+        output_tokens = int(_expected_words(step.phase, words) * TOKENS_PER_WORD)
+        record = step_record(step)
+        record.update(
+            title=title,
+            projected_input_tokens=input_tokens,
+            projected_output_tokens=output_tokens,
+            projected_cost_usd=round(
+                prices.cost(step.provider.name, step.provider.model, input_tokens, output_tokens), 6
+            ),
+            projected_baseline_usd=round(baseline_price.cost(input_tokens, output_tokens), 6)
+            if baseline_price
+            else 0.0,
+        )
+        calls.append(record)
+    cost = sum(call["projected_cost_usd"] for call in calls)
+    baseline = sum(call["projected_baseline_usd"] for call in calls)
+    return {
+        "outline": outline.title,
+        "providers": {
+            role.value: {"provider": spec.name, "model": spec.model, "cloud": spec.is_cloud}
+            for role, spec in plan.providers.items()
+        },
+        "calls": calls,
+        "cloud_calls": plan.cloud_calls,
+        "max_cloud_calls": plan.max_cloud_calls,
+        "projected": {
+            "input_tokens": sum(call["projected_input_tokens"] for call in calls),
+            "output_tokens": sum(call["projected_output_tokens"] for call in calls),
+            "cost_usd": round(cost, 4),
+            "baseline_usd": round(baseline, 4),
+            "saving_usd": round(baseline - cost, 4),
+        },
+    }
