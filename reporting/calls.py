@@ -68,6 +68,7 @@ class StepResult:
     fallback: str | None = None  # COST_LIMIT, UNAVAILABLE, ERROR or CIRCUIT_OPEN
     errors: list[str] = field(default_factory=list)
     cached: bool = False  # the text came from the cache: no request, no tokens
+    truncated: bool = False  # the provider hit the token limit; cut back to a full sentence
     started_s: float = 0.0  # seconds after the build started
     requests: Counter[str] = field(default_factory=Counter)  # per provider name
     failures: Counter[str] = field(default_factory=Counter)  # failed requests per provider
@@ -328,7 +329,11 @@ class StepRunner:
                         raise
                     finally:
                         result.latency_s += time.monotonic() - sent
-                text = clean_section_text(_content(reply), title, abstract=step.section_id is None)
+                truncated = _finish_reason(reply) == "length"
+                text = clean_section_text(
+                    _content(reply), title, abstract=step.section_id is None, truncated=truncated
+                )
+                result.truncated = truncated
                 if not text:
                     result.failures[spec.name] += 1
                     raise ProviderBadResponse("empty response")
@@ -377,6 +382,13 @@ class StepRunner:
             Wait=f"{wait:.1f}s",
             Error=exc,
         )
+
+
+def _finish_reason(reply: AIMessage) -> str | None:
+    """Why the provider stopped: OpenAI's finish_reason, Ollama's done_reason."""
+    meta = reply.response_metadata or {}
+    reason = meta.get("finish_reason") or meta.get("done_reason")
+    return str(reason) if reason else None
 
 
 def _content(reply: AIMessage) -> str:

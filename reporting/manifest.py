@@ -64,6 +64,7 @@ def call_record(
         model=spec.model,
         cloud=spec.is_cloud,
         cached=result.cached,
+        truncated=result.truncated,
         attempts=result.attempts,
         requests=dict(result.requests),
         failures=dict(result.failures),

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from reporting.errors import OutlineError
 
 MAX_OUTLINE_BYTES = 5_000_000
+# YAML aliases can expand a small file exponentially ("billion laughs"); count what they expand to.
+MAX_OUTLINE_NODES = 200_000
 DEFAULT_WORDS = 200
 DEFAULT_PARENT_WORDS = 120
 
@@ -197,6 +199,21 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+def expanded_size(node: yaml.Node, memo: dict[int, int] | None = None) -> int:
+    """How many nodes a YAML node stands for once every alias is expanded."""
+    memo = {} if memo is None else memo
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a cycle counts once while it is being measured
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
+    memo[id(node)] = size
+    return size
+
+
 def parse_outline(data: Any, path: str) -> Outline:
     """Validate already-parsed YAML data as an outline, reporting every problem at once."""
     if not isinstance(data, dict):
@@ -235,6 +252,10 @@ def load_outline(path: Path) -> Outline:
             ],
         ) from None
     try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None and expanded_size(root) > MAX_OUTLINE_NODES:
+            raise OutlineError(name, [f"the outline expands to more than {MAX_OUTLINE_NODES:,} "
+                                      "YAML nodes (aliases?); refused"])
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -28,6 +28,10 @@ _META_PARAGRAPH = re.compile(
 )
 _WRAPPING_FENCE = re.compile(r"^\s*```(?:markdown|md|text)?\s*\n(.*?)\n```\s*$", re.DOTALL)
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# Chat-template tokens and template syntax that must never reach a reader.
+_TEMPLATE_MARKER = re.compile(r"<\|[a-z_]+\|>|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_MARKER_LINE = re.compile(r"^\s*(?:<{3,}|>{3,}|\[(?:insert|todo|tbd)[^\]]*\])\s*$", re.I | re.M)
+_SENTENCE_END = re.compile(r"[.!?:][\"'\u201d\u2019)\]*_]*(?=\s|$)")
 
 
 def strip_think(text: str) -> str:
@@ -41,6 +45,33 @@ def strip_preamble(text: str) -> str:
     if _PREAMBLE.match(first) and len(first) < 160:
         return rest
     return text
+
+
+def strip_template_markers(text: str) -> str:
+    """Remove chat-template tokens, `{{ … }}`/`{% … %}` leftovers and `<<<`-style lines."""
+    return _MARKER_LINE.sub("", _TEMPLATE_MARKER.sub("", text))
+
+
+def trim_to_sentence(text: str) -> str:
+    """Cut a text that stopped mid-sentence back to its last full sentence."""
+    body = text.rstrip()
+    if not body or _SENTENCE_END.search(body[-3:]):
+        return body
+    ends = list(_SENTENCE_END.finditer(body))
+    return body[: ends[-1].end()] if ends else body
+
+
+def abstract_paragraphs(text: str, limit: int = 3) -> str:
+    """The abstract as one to three prose paragraphs: no list, no table, no code."""
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line) for line in paragraph.split("\n")]
+        lines = [
+            line for line in lines if line.strip() and not line.lstrip().startswith(("|", "```"))
+        ]
+        if lines:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs[:limit])
 
 
 def drop_meta_paragraphs(text: str) -> str:
@@ -105,15 +136,20 @@ def balance_fences(text: str) -> str:
 
 
 def clean_section_text(
-    text: str, section_title: str | None = None, *, abstract: bool = False
+    text: str, section_title: str | None = None, *, abstract: bool = False, truncated: bool = False
 ) -> str:
-    """Everything a model's reply goes through; the abstract loses its headings entirely."""
+    """Everything a model's reply goes through; the abstract becomes 1-3 prose paragraphs."""
     text = strip_think(text).replace("\r\n", "\n")
+    text = strip_template_markers(text)
     text = unwrap_fence(text.strip())
     text = strip_preamble(text)
     text = demote_headings(text, section_title, drop=abstract)
     text = strip_preamble(text)  # a preamble may follow a heading the model put first
     text = drop_meta_paragraphs(text)
     text = balance_fences(text)
+    if truncated:  # cut by the token limit: never end mid-sentence
+        text = balance_fences(trim_to_sentence(text))
+    if abstract:
+        text = abstract_paragraphs(text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
