@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -23,7 +25,7 @@ def find_manifests(paths: list[Path]) -> list[Path]:
             found.append(path)
         else:
             raise InputError(f"{path}: no such file or folder")
-    return found
+    return list(dict.fromkeys(p.resolve() for p in found))  # a run counts once
 
 
 def load_manifests(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -38,19 +40,28 @@ def load_manifests(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
         if not isinstance(data, dict) or "calls" not in data or "metrics" not in data:
             skipped.append(f"{path}: not a run manifest")
             continue
+        if data.get("manifest_version", 1) < 2:
+            skipped.append(f"{path}: older manifest format (version 1); rebuild to include it")
+            continue
         data["_path"] = str(path)
         manifests.append(data)
-    manifests.sort(key=lambda m: str(m.get("started_at", "")))
+    manifests.sort(key=_started)
     return manifests, skipped
 
 
+def _started(manifest: dict[str, Any]) -> dt.datetime:
+    """Start time for ordering runs, whatever UTC offset each was written with."""
+    try:
+        return dt.datetime.fromisoformat(str(manifest["started_at"])).astimezone(dt.UTC)
+    except (KeyError, ValueError):
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def _percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
+    """Nearest-rank percentile of a non-empty list: a value that was actually observed."""
     ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
-    return cuts[int(share * 100) - 1]
+    rank = max(1, math.ceil(round(share * len(ordered), 9)))
+    return ordered[rank - 1]
 
 
 def _share(part: float, whole: float) -> float:
@@ -92,7 +103,8 @@ def aggregate(manifests: list[dict[str, Any]]) -> dict[str, Any]:
             "over_limit": sum(
                 1
                 for m in manifests
-                if m["metrics"]["cloud_calls"] > m["metrics"].get("max_cloud_calls", 0)
+                if m["metrics"].get("max_cloud_calls") is not None
+                and m["metrics"]["cloud_calls"] > m["metrics"]["max_cloud_calls"]
             ),
         },
         "local_share": {
@@ -127,6 +139,9 @@ def aggregate(manifests: list[dict[str, Any]]) -> dict[str, Any]:
             }
             for phase, counts in sorted(phase_share.items(), key=lambda kv: _phase_order(kv[0]))
         ],
+        "unpriced_models": sorted(
+            {model for m in manifests for model in m["metrics"].get("unpriced_models", [])}
+        ),
         "cost": round(cost, 6),
         "baseline": round(baseline, 6),
         "saving": round(baseline - cost, 6),

@@ -1,0 +1,497 @@
+"""The HTML dashboard of `report stats --html`: one self-contained page, charts as inline SVG."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from reporting import __version__
+from reporting.phases import CompilationPhase
+from reporting.prompts import templates_dir
+
+TEMPLATE = "dashboard.html.j2"
+MAX_RUN_ROWS = 50
+# Width of every SVG's user space; the SVGs scale to their card, so this is the design width.
+CHART_WIDTH = 920
+HALF_WIDTH = 440
+SEGMENT_KINDS = ("primary", "secondary", "cached")
+
+
+@dataclass(frozen=True)
+class Tick:
+    """An axis tick: where it sits and what it says."""
+
+    pos: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One coloured part of a stacked bar, with its count (printed when it fits)."""
+
+    kind: str
+    x: float
+    width: float
+    count: int
+    share: str
+    show_label: bool
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    """One phase's stacked bar."""
+
+    phase: str
+    y: float
+    total: int
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class PhaseChart:
+    """Geometry of the provider-share-per-phase chart."""
+
+    width: int
+    height: int
+    label_width: float
+    bar_width: float
+    bar_height: float
+    rows: list[PhaseRow]
+
+
+@dataclass(frozen=True)
+class RunBar:
+    """One run in the cost chart: the cost bar, the saving on top, the baseline marker."""
+
+    x: float
+    width: float
+    cost_y: float
+    cost_height: float
+    saving_y: float
+    saving_height: float
+    baseline_y: float
+    over_baseline: bool
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class CostChart:
+    """Geometry of the cost-and-saving-per-run chart."""
+
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    bars: list[RunBar]
+
+
+@dataclass(frozen=True)
+class BarItem:
+    """One row of a small horizontal bar list."""
+
+    label: str
+    value: str
+    detail: str
+    y: float
+    width: float
+
+
+@dataclass(frozen=True)
+class BarList:
+    """Geometry of a small horizontal bar list (fallbacks, error rates)."""
+
+    width: int
+    height: int
+    bar_x: float
+    bar_width: float
+    value_x: float
+    kind: str
+    items: list[BarItem]
+    scale_note: str
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    """One latency table row with its range bar (p50 solid, up to p95 light)."""
+
+    provider: str
+    phase: str
+    calls: int
+    p50: str
+    p95: str
+    p50_width: float
+    p95_width: float
+    first: bool
+
+
+def money_decimals(values: list[float]) -> int:
+    """Decimals that show the smallest non-zero amount: 2 from $0.10 up, then 3, then 4."""
+    smallest = min((abs(v) for v in values if v), default=1.0)
+    return 2 if smallest >= 0.1 else 3 if smallest >= 0.01 else 4
+
+
+def money(value: float, decimals: int | None = None) -> str:
+    """Dollars, with enough decimals that a small amount does not read as $0.00."""
+    places = money_decimals([value]) if decimals is None else decimals
+    sign = "-" if round(value, places) < 0 else ""
+    return f"{sign}${abs(value):,.{places}f}"
+
+
+def percent(share: float) -> str:
+    """A 0..1 share as a percentage with one decimal."""
+    return f"{share * 100:.1f}%"
+
+
+def seconds(value: float) -> str:
+    """Seconds with two decimals."""
+    return f"{value:.2f} s"
+
+
+def parse_time(value: object) -> dt.datetime | None:
+    """An ISO timestamp, or None when it is missing or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def local_time(moment: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
+    """The moment in the page's time zone, when both are zone-aware."""
+    if zone is not None and moment.tzinfo is not None:
+        return moment.astimezone(zone)
+    return moment
+
+
+def day_label(moment: dt.datetime) -> str:
+    """A short date: `3 Mar 2026`."""
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def nice_step(maximum: float, ticks: int = 4) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `ticks` intervals."""
+    if maximum <= 0:
+        return 1.0
+    raw = maximum / ticks
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if raw <= factor * power * (1 + 1e-9):
+            return factor * power
+    return 10.0 * power
+
+
+def step_decimals(step: float) -> int:
+    """Decimals needed to print multiples of `step` exactly."""
+    for decimals in range(7):
+        if abs(round(step, decimals) - step) < 1e-9:
+            return decimals
+    return 6
+
+
+def phase_chart(rows: list[dict[str, Any]], width: int = CHART_WIDTH) -> PhaseChart:
+    """Stacked 100% bars per phase: primary, secondary and cached calls."""
+    label_width, total_width, row_height, bar_height = 96.0, 88.0, 40.0, 24.0
+    bar_width = width - label_width - total_width
+    chart_rows = []
+    for index, row in enumerate(rows):
+        total = sum(int(row[kind]) for kind in SEGMENT_KINDS)
+        x, segments = label_width, []
+        for kind in SEGMENT_KINDS:
+            count = int(row[kind])
+            if not count:
+                continue
+            share = count / total
+            seg_width = bar_width * share
+            label = f"{count}"
+            segments.append(
+                Segment(
+                    kind=kind,
+                    x=round(x, 2),
+                    width=round(seg_width, 2),
+                    count=count,
+                    share=percent(share),
+                    show_label=seg_width >= 10 + 8 * len(label),
+                )
+            )
+            x += seg_width
+        chart_rows.append(
+            PhaseRow(phase=str(row["phase"]), y=index * row_height, total=total, segments=segments)
+        )
+    height = max(1, len(rows)) * int(row_height) - int(row_height - bar_height)
+    return PhaseChart(
+        width=width,
+        height=height,
+        label_width=label_width,
+        bar_width=bar_width,
+        bar_height=bar_height,
+        rows=chart_rows,
+    )
+
+
+def x_tick_indices(count: int, most: int) -> list[int]:
+    """Which of `count` runs get a date label: evenly spaced, first and last always."""
+    if count <= max(2, most):
+        return list(range(count))
+    step = math.ceil((count - 1) / (max(2, most) - 1))
+    chosen = list(range(0, count, step))
+    chosen[-1] = (
+        count - 1
+    )  # the last run replaces the last stride, at least `step` from the one before
+    return chosen
+
+
+def cost_chart(
+    runs: list[dict[str, Any]], zone: dt.tzinfo | None, width: int = CHART_WIDTH
+) -> CostChart:
+    """Bars per run in start order: cost, the saving on top up to the all-cloud baseline."""
+    height = 260
+    left, right, top, bottom = 64.0, width - 12.0, 12.0, height - 36.0
+    highest = max([max(float(r["cost"]), float(r["baseline"])) for r in runs] + [0.0])
+    step = nice_step(highest)
+    y_max = step * max(1, math.ceil(highest / step - 1e-9))
+    decimals = step_decimals(step)
+
+    def y_of(value: float) -> float:
+        return round(bottom - (bottom - top) * value / y_max, 2)
+
+    y_ticks = [
+        Tick(pos=y_of(step * i), label=f"${step * i:,.{decimals}f}")
+        for i in range(round(y_max / step) + 1)
+    ]
+    slot = (right - left) / max(1, len(runs))
+    bar_width = max(2.0, min(44.0, slot * 0.66))
+    bars, centres, days = [], [], []
+    for index, run in enumerate(runs):
+        cost, baseline = float(run["cost"]), float(run["baseline"])
+        centre = left + slot * (index + 0.5)
+        parsed = parse_time(run["started_at"])
+        started = local_time(parsed, zone) if parsed else None
+        day = day_label(started) if started else "?"
+        title = run.get("title") or run["outline"]
+        tooltip = (
+            f"{title} — {day}: cost {money(cost)}, all-cloud {money(baseline)}, "
+            f"saving {money(baseline - cost)}"
+        )
+        saving_top = y_of(max(baseline, cost))
+        bars.append(
+            RunBar(
+                x=round(centre - bar_width / 2, 2),
+                width=round(bar_width, 2),
+                cost_y=y_of(cost),
+                cost_height=round(bottom - y_of(cost), 2),
+                saving_y=saving_top,
+                saving_height=round(y_of(cost) - saving_top, 2),
+                baseline_y=y_of(baseline),
+                over_baseline=cost > baseline,
+                tooltip=tooltip,
+            )
+        )
+        centres.append(round(centre, 2))
+        days.append(f"{started.day} {started:%b}" if started else "?")
+    most = int((right - left) // 60)
+    x_ticks: list[Tick] = []
+    for index in x_tick_indices(len(runs), most):
+        if not x_ticks or x_ticks[-1].label != days[index]:  # several runs on one day: one label
+            x_ticks.append(Tick(pos=centres[index], label=days[index]))
+    return CostChart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        bars=bars,
+    )
+
+
+def bar_list(
+    rows: list[tuple[str, float, str, str]], kind: str, scale: float, scale_note: str = ""
+) -> BarList:
+    """Horizontal bars for (label, value, value text, detail) rows, `scale` as full width."""
+    width, row_height, label_width, value_width = HALF_WIDTH, 30.0, 112.0, 178.0
+    bar_width = width - label_width - value_width
+    items = [
+        BarItem(
+            label=label,
+            value=value_text,
+            detail=detail,
+            y=index * row_height,
+            width=round(bar_width * min(1.0, value / scale), 2) if scale > 0 else 0.0,
+        )
+        for index, (label, value, value_text, detail) in enumerate(rows)
+    ]
+    return BarList(
+        width=width,
+        height=max(1, len(rows)) * int(row_height) - 8,
+        bar_x=label_width,
+        bar_width=bar_width,
+        value_x=label_width + bar_width + 10,
+        kind=kind,
+        items=items,
+        scale_note=scale_note,
+    )
+
+
+def fallback_bars(fallbacks: dict[str, int], calls: int) -> BarList:
+    """Fallbacks by reason, most frequent first, as a share of all calls."""
+    ordered = sorted(fallbacks.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = max(fallbacks.values(), default=0)
+    rows = [
+        (reason, float(count), f"{count}", f"{percent(count / calls) if calls else '-'} of calls")
+        for reason, count in ordered
+    ]
+    return bar_list(rows, "fallback", float(top))
+
+
+def error_rate_bars(providers: dict[str, dict[str, Any]]) -> BarList:
+    """Error rate per provider on a fixed scale of at least 10%, so small rates stay small."""
+    rates = [float(p["error_rate"]) for p in providers.values()]
+    scale = max([0.1, *rates])
+    scale = nice_step(scale, 1) if scale > 0.1 else 0.1
+    rows = [
+        (
+            name,
+            float(p["error_rate"]),
+            percent(float(p["error_rate"])),
+            f"{p['failures']} of {p['requests']} requests",
+        )
+        for name, p in providers.items()
+    ]
+    return bar_list(rows, "error", scale, f"bar scale 0\N{EN DASH}{scale * 100:.0f}%")
+
+
+def phase_rank(phase: str) -> int:
+    """A phase's place in the pipeline; unknown phases last."""
+    names = [phase.name for phase in CompilationPhase]
+    return names.index(phase) if phase in names else len(names)
+
+
+def latency_rows(latency: list[dict[str, Any]], width: float = 120.0) -> list[LatencyRow]:
+    """Latency rows in pipeline order, providers side by side, range bars on one scale."""
+    slowest = max([float(r["p95_s"]) for r in latency] + [0.0])
+    ordered = sorted(latency, key=lambda r: (phase_rank(str(r["phase"])), str(r["provider"])))
+    return [
+        LatencyRow(
+            provider=str(r["provider"]),
+            phase=str(r["phase"]),
+            calls=int(r["calls"]),
+            p50=seconds(float(r["p50_s"])),
+            p95=seconds(float(r["p95_s"])),
+            p50_width=round(width * float(r["p50_s"]) / slowest, 2) if slowest else 0.0,
+            p95_width=round(width * float(r["p95_s"]) / slowest, 2) if slowest else 0.0,
+            first=index == 0 or r["phase"] != ordered[index - 1]["phase"],
+        )
+        for index, r in enumerate(ordered)
+    ]
+
+
+def run_rows(runs: list[dict[str, Any]], zone: dt.tzinfo | None) -> list[dict[str, Any]]:
+    """The runs table, latest first, at most MAX_RUN_ROWS rows, every value formatted."""
+    shown = list(reversed(runs))[:MAX_RUN_ROWS]
+    places = money_decimals(
+        [float(r[key]) for r in shown for key in ("cost", "baseline", "saving")]
+    )
+    rows = []
+    for run in shown:
+        started = parse_time(run["started_at"])
+        limit = run.get("max_cloud_calls")
+        rows.append(
+            {
+                "started": (
+                    f"{local_time(started, zone):%Y-%m-%d %H:%M}"
+                    if started
+                    else str(run["started_at"])
+                ),
+                "title": run.get("title") or "",
+                "outline": run["outline"],
+                "manifest": run["manifest"],
+                "calls": run["calls"],
+                "cloud_calls": run["cloud_calls"],
+                "limit": "—" if limit is None else limit,
+                "over_limit": limit is not None and run["cloud_calls"] > limit,
+                "fallbacks": run["fallbacks"],
+                "cost": money(float(run["cost"]), places),
+                "baseline": money(float(run["baseline"]), places),
+                "saving": money(float(run["saving"]), places),
+                "negative": float(run["saving"]) < 0,
+            }
+        )
+    return rows
+
+
+def period(runs: list[dict[str, Any]], zone: dt.tzinfo | None) -> str:
+    """First to last run date, one date when they are the same day, a dash when unknown."""
+    times = [t for t in (parse_time(r["started_at"]) for r in runs) if t is not None]
+    if not times:
+        return "—"
+    try:
+        first, last = min(times), max(times)
+    except TypeError:  # naive and aware timestamps mixed: keep the manifests' order
+        first, last = times[0], times[-1]
+    start, end = day_label(local_time(first, zone)), day_label(local_time(last, zone))
+    return start if start == end else f"{start} \N{EN DASH} {end}"
+
+
+def context(stats: dict[str, Any], generated_at: dt.datetime) -> dict[str, Any]:
+    """Everything the template shows, formatted and laid out."""
+    zone = generated_at.tzinfo
+    runs: list[dict[str, Any]] = stats["runs"]
+    per_report = stats["cloud_calls_per_report"]
+    return {
+        "version": __version__,
+        "generated": f"{generated_at:%Y-%m-%d %H:%M}",
+        "zone": generated_at.tzname() or "",
+        "empty": not stats["reports"],
+        "period": period(runs, zone),
+        "calls": f"{stats['calls']:,}",
+        "requests": f"{stats['requests']:,}",
+        "cache_hits": f"{stats['cache_hits']:,}",
+        "cloud_calls": f"{stats['cloud_calls']:,}",
+        "s": stats,
+        "per_report": per_report,
+        "local_calls": percent(stats["local_share"]["calls"]),
+        "local_tokens": percent(stats["local_share"]["output_tokens"]),
+        "local_calls_width": round(100 * float(stats["local_share"]["calls"]), 1),
+        "local_tokens_width": round(100 * float(stats["local_share"]["output_tokens"]), 1),
+        "cost": money(stats["cost"]),
+        "baseline": money(stats["baseline"]),
+        "saving": money(stats["saving"]),
+        "saving_share": percent(stats["saving_share"]),
+        "phases": phase_chart(stats["phase_share"]),
+        "costs": cost_chart(runs, zone),
+        "fallbacks": fallback_bars(stats["fallbacks"], stats["calls"]),
+        "fallback_total": sum(stats["fallbacks"].values()),
+        "errors": error_rate_bars(stats["providers"]),
+        "latency": latency_rows(stats["latency"]),
+        "runs": run_rows(runs, zone),
+        "run_count": len(runs),
+        "max_rows": MAX_RUN_ROWS,
+    }
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_dashboard(stats: dict[str, Any], *, generated_at: dt.datetime) -> str:
+    """The dashboard of `aggregate()`'s statistics as one self-contained HTML page."""
+    return _environment().get_template(TEMPLATE).render(**context(stats, generated_at))
