@@ -298,8 +298,8 @@ def test_latency_percentiles(stats: dict[str, Any]) -> None:
     }
     # ollama EXPAND: 4, 6 (gamma's cached EXPAND is not a sample).
     assert latency[("ollama", "EXPAND")]["calls"] == 2
-    assert latency[("ollama", "EXPAND")]["p50_s"] == 5.0
-    assert latency[("ollama", "EXPAND")]["p95_s"] == pytest.approx(5.9)
+    assert latency[("ollama", "EXPAND")]["p50_s"] == 4.0  # nearest rank: the 1st of 2
+    assert latency[("ollama", "EXPAND")]["p95_s"] == 6.0
     # One sample: both percentiles are that sample.
     assert latency[("ollama", "REFINE")] == {
         "provider": "ollama",
@@ -364,7 +364,7 @@ def test_dashboard_shows_the_figures(stats: dict[str, Any]) -> None:
         "0 of 5 requests",
         "2.00 s",
         "10.00 s",
-        "5.90 s",
+        "6.00 s",
         '<td class="r over">4 / 3</td>',
         "$0.30",
         "$0.25",
