@@ -46,8 +46,14 @@ def _configure_logging(settings: Settings | None, quiet: bool) -> None:
     """`[Hybrid]` lines to stderr, plain, with every secret redacted."""
     handler: logging.Handler
     if err.is_terminal:  # through the console, so lines scroll above the live progress table
-        handler = RichHandler(console=err, show_time=False, show_level=False, show_path=False,
-                              markup=False, highlighter=NullHighlighter())
+        handler = RichHandler(
+            console=err,
+            show_time=False,
+            show_level=False,
+            show_path=False,
+            markup=False,
+            highlighter=NullHighlighter(),
+        )
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -254,8 +254,13 @@ def load_outline(path: Path) -> Outline:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is not None and expanded_size(root) > MAX_OUTLINE_NODES:
-            raise OutlineError(name, [f"the outline expands to more than {MAX_OUTLINE_NODES:,} "
-                                      "YAML nodes (aliases?); refused"])
+            raise OutlineError(
+                name,
+                [
+                    f"the outline expands to more than {MAX_OUTLINE_NODES:,} "
+                    "YAML nodes (aliases?); refused"
+                ],
+            )
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
