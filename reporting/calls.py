@@ -28,7 +28,7 @@ from reporting.errors import (
 )
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
-from reporting.logs import hybrid
+from reporting.logs import hybrid, redact
 from reporting.outline import Outline
 from reporting.prompts import PROMPT_VERSION
 from reporting.providers import ChatModels, call_options
@@ -302,6 +302,8 @@ class StepRunner:
             with attempt:
                 number = attempt.retry_state.attempt_number
                 async with self.limits.slot(spec):
+                    if self.stopped:  # the report failed while this step waited for a slot
+                        raise StepsStopped(f"{step.label} not sent: the report had already failed")
                     # Checked once a slot is free: the breaker may have opened while waiting.
                     if spec.role is Role.PRIMARY and self.metrics.circuit_open:
                         raise CircuitOpen("primary circuit open")
@@ -365,7 +367,10 @@ class StepRunner:
         except ReportingError:
             raise
         except Exception as exc:
-            raise to_provider_error(exc, spec.model) from exc
+            mapped = to_provider_error(exc, spec.model)
+            # A server may echo the key back in its error text: no secret leaves this call.
+            mapped.args = (redact(str(mapped), self.settings.secrets),)
+            raise mapped from exc
         if not isinstance(reply, AIMessage):
             raise ProviderBadResponse(f"unexpected reply type {type(reply).__name__}")
         return reply

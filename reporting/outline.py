@@ -19,6 +19,26 @@ from reporting.errors import OutlineError
 MAX_OUTLINE_BYTES = 5_000_000
 # YAML aliases can expand a small file exponentially ("billion laughs"); count what they expand to.
 MAX_OUTLINE_NODES = 200_000
+MAX_OUTLINE_CHARS = 10_000_000  # characters of text once aliases are expanded
+# Deeper sections would need a seventh Markdown heading level, which does not exist.
+MAX_SECTION_DEPTH = 5
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 DEFAULT_WORDS = 200
 DEFAULT_PARENT_WORDS = 120
 
@@ -144,6 +164,11 @@ class Outline(BaseModel):
     @model_validator(mode="after")
     def _number_sections(self) -> Outline:
         def number(sections: list[Section], prefix: str, depth: int) -> None:
+            if sections and depth > MAX_SECTION_DEPTH:
+                raise ValueError(
+                    f"section {prefix.rstrip('.')} has subsections {depth} levels deep; "
+                    f"at most {MAX_SECTION_DEPTH} levels fit the document's headings"
+                )
             for index, section in enumerate(sections, start=1):
                 section._id = f"{prefix}{index}"
                 section._depth = depth
@@ -199,19 +224,27 @@ def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def expanded_size(node: yaml.Node, memo: dict[int, int] | None = None) -> int:
-    """How many nodes a YAML node stands for once every alias is expanded."""
+def expanded_size(
+    node: yaml.Node, memo: dict[int, tuple[int, int]] | None = None
+) -> tuple[int, int]:
+    """Nodes and characters a YAML node stands for once every alias is expanded."""
     memo = {} if memo is None else memo
     if id(node) in memo:
         return memo[id(node)]
-    memo[id(node)] = 1  # a cycle counts once while it is being measured
-    size = 1
+    memo[id(node)] = (1, 0)  # a cycle counts once while it is being measured
+    nodes, chars = 1, 0
+    if isinstance(node, yaml.ScalarNode):
+        chars = len(str(node.value))
+    children: list[yaml.Node] = []
     if isinstance(node, yaml.SequenceNode):
-        size += sum(expanded_size(child, memo) for child in node.value)
+        children = list(node.value)
     elif isinstance(node, yaml.MappingNode):
-        size += sum(expanded_size(k, memo) + expanded_size(v, memo) for k, v in node.value)
-    memo[id(node)] = size
-    return size
+        children = [part for pair in node.value for part in pair]
+    for child in children:
+        child_nodes, child_chars = expanded_size(child, memo)
+        nodes, chars = nodes + child_nodes, chars + child_chars
+    memo[id(node)] = (nodes, chars)
+    return nodes, chars
 
 
 def parse_outline(data: Any, path: str) -> Outline:
@@ -253,15 +286,18 @@ def load_outline(path: Path) -> Outline:
         ) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None and expanded_size(root) > MAX_OUTLINE_NODES:
+        nodes, chars = expanded_size(root) if root is not None else (0, 0)
+        if nodes > MAX_OUTLINE_NODES or chars > MAX_OUTLINE_CHARS:
             raise OutlineError(
                 name,
                 [
-                    f"the outline expands to more than {MAX_OUTLINE_NODES:,} "
-                    "YAML nodes (aliases?); refused"
+                    f"the outline expands to {nodes:,} YAML nodes and {chars:,} characters "
+                    f"(limits {MAX_OUTLINE_NODES:,} and {MAX_OUTLINE_CHARS:,}; aliases?); refused"
                 ],
             )
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise OutlineError(name, ["the outline is nested too deeply to read"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -124,4 +124,7 @@ def to_provider_error(exc: BaseException, model: str) -> ReportingError:
         return ProviderUnreachable(
             f"connection failed: {_one_line(str(exc)) or type(exc).__name__}"
         )
+    if isinstance(exc, TypeError | KeyError | IndexError | ValueError | AttributeError):
+        # The SDK choked on a reply of the wrong shape (JSON, but not a chat reply).
+        return ProviderBadResponse(f"unusable reply ({type(exc).__name__}: {_one_line(str(exc))})")
     return ProviderError(f"{type(exc).__name__}: {_one_line(str(exc))}")

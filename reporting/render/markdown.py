@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reporting.prompts import templates_dir
 
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+# CommonMark's specials plus pandoc's: {attributes}, $math$, ^super^, ~sub~ and &entities;.
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|{}$^~&])")
 
 
 def md_inline(text: str) -> str:
