@@ -96,7 +96,11 @@ def build_report(
             refresh=refresh,
             observer=observer,
         )
-    return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
+    try:
+        return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
+    finally:
+        if compiler.cache is not None:
+            compiler.cache.close()
 
 
 async def abuild_report(

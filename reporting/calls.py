@@ -313,6 +313,8 @@ class StepRunner:
                         if planned and number == 1:
                             result.reservation_spent = True
                     self.metrics.requests[spec.name] += 1
+                    if number > 1:  # a retry counts once it is really sent
+                        self.metrics.retries += 1
                     result.requests[spec.name] += 1
                     result.attempts += 1
                     hybrid(
@@ -376,7 +378,6 @@ class StepRunner:
         return reply
 
     def _log_retry(self, step: Step, spec: ProviderSpec, state: RetryCallState) -> None:
-        self.metrics.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         wait = state.upcoming_sleep
         hybrid(

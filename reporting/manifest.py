@@ -87,11 +87,12 @@ def file_sha256(path: Path) -> str:
 
 
 def _totals(calls: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
-    """Calls, requests, tokens and cost summed per value of `key` (provider or phase)."""
+    """Calls written, requests received, tokens and cost per provider or per phase."""
     totals: dict[str, dict[str, Any]] = {}
-    for call in calls:
-        entry = totals.setdefault(
-            call[key],
+
+    def entry(name: str) -> dict[str, Any]:
+        return totals.setdefault(
+            name,
             {
                 "calls": 0,
                 "requests": 0,
@@ -101,12 +102,19 @@ def _totals(calls: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
                 "cost_usd": 0.0,
             },
         )
-        entry["calls"] += 1
-        entry["requests"] += call["attempts"]
-        entry["cached"] += int(call["cached"])
-        entry["input_tokens"] += call["input_tokens"]
-        entry["output_tokens"] += call["output_tokens"]
-        entry["cost_usd"] = round(entry["cost_usd"] + call["cost_usd"], 6)
+
+    for call in calls:
+        written = entry(call[key])
+        written["calls"] += 1
+        written["cached"] += int(call["cached"])
+        written["input_tokens"] += call["input_tokens"]
+        written["output_tokens"] += call["output_tokens"]
+        written["cost_usd"] = round(written["cost_usd"] + call["cost_usd"], 6)
+        if key == "provider":  # requests go to the provider that received them
+            for provider, count in call["requests"].items():
+                entry(provider)["requests"] += count
+        else:
+            written["requests"] += call["attempts"]
     return totals
 
 

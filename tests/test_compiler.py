@@ -117,7 +117,7 @@ def test_breaker_under_concurrency_stops_after_the_calls_in_flight(outline_file:
 
 
 def test_retry_after_is_honoured(outline_file: Path) -> None:
-    settings = load_settings(**{**HYBRID, "retry_backoff_max": 5})
+    settings = load_settings(**{**HYBRID, "retry_backoff_max": 5, "max_cloud_calls": 20})
 
     def flaky(n: int) -> str | BaseException:
         return ProviderRateLimited("HTTP 429", retry_after=2) if n == 1 else "openai ok."
