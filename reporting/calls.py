@@ -156,6 +156,15 @@ class StepRunner:
         )
         self.limits = limits or ProviderLimits(settings)
 
+    def _retryable_on(self, spec: ProviderSpec) -> Callable[[BaseException], bool]:
+        """Retry transient errors, but not on a cloud provider whose budget has no call left."""
+        transient = _is_retryable(self.settings.retry_backoff_max)
+
+        def check(exc: BaseException) -> bool:
+            return transient(exc) and (not spec.is_cloud or self.budget.spare > 0)
+
+        return check
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ProviderError) and exc.retry_after is not None:
@@ -220,6 +229,13 @@ class StepRunner:
                     error = str(exc)
                     if failed and isinstance(exc, CostLimitExceededError):
                         error = f"{result.last_error}; no retry: {exc}"
+                    elif (
+                        failed
+                        and spec.is_cloud
+                        and self.budget.spare <= 0
+                        and getattr(exc, "retryable", False)
+                    ):
+                        error = f"{exc}; no retry: no spare call under MAX_CLOUD_CALLS"
                     hybrid(
                         **_label(step),
                         Event="FALLBACK",
@@ -293,7 +309,7 @@ class StepRunner:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(_is_retryable(self.settings.retry_backoff_max)),
+            retry=retry_if_exception(self._retryable_on(spec)),
             reraise=True,
             sleep=self.sleep,
             before_sleep=lambda state: self._log_retry(step, spec, state),
