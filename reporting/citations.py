@@ -1,0 +1,126 @@
+"""Numbered source context for prompts, citation checking, and report-wide renumbering."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from reporting.sources import Chunk
+
+# A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)" or reference "[1]:".
+_GROUP = re.compile(r"\[(?P<nums>\s*\d+(?:\s*,\s*\d+)*\s*)\](?![(:])")
+_GONE = "\x00"  # marks a removed citation until the spacing around it is tidied
+_GONE_RUN = r"(?:[ \t]*\x00)+"
+_GONE_AT_LINE_START = re.compile(rf"(?m)^{_GONE_RUN}[ \t]*")
+_GONE_BEFORE_TIGHT = re.compile(rf"(?m){_GONE_RUN}[ \t]*(?=[.,;:!?)\]}}]|$)")
+_GONE_BETWEEN = re.compile(rf"{_GONE_RUN}[ \t]*")
+REFERENCE_WORDS = 12  # words of a chunk quoted in the references list
+
+
+def format_context(hits: Sequence[Chunk | tuple[Chunk, float]]) -> str:
+    """Number chunks [1], [2], … with their source names, as context for a prompt."""
+    blocks: list[str] = []
+    for number, hit in enumerate(hits, start=1):
+        chunk = hit[0] if isinstance(hit, tuple) else hit
+        blocks.append(f"[{number}] (source: {chunk.source})\n{chunk.text.strip()}")
+    return "\n\n".join(blocks)
+
+
+def _numbers(group: str) -> list[int]:
+    """The integers in a citation group's inside, e.g. ' 1, 3' -> [1, 3]."""
+    return [int(part) for part in group.split(",")]
+
+
+def _tidy(text: str) -> str:
+    """Drop removed-citation marks without leaving doubled spaces or spaces before punctuation."""
+    text = _GONE_AT_LINE_START.sub("", text)  # "[9] Text" -> "Text"
+    text = _GONE_BEFORE_TIGHT.sub("", text)  # "word [9]." -> "word."
+    return _GONE_BETWEEN.sub(" ", text)  # "word [9] next" -> "word next"
+
+
+def _rewrite(
+    text: str, given: int, renumber: dict[int, int] | None = None
+) -> tuple[str, list[int], int]:
+    """Keep citations 1..given (mapped through renumber if given), drop the rest (and NULs)."""
+    cited: list[int] = []
+    removed = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal removed
+        numbers = _numbers(match.group("nums"))
+        kept: list[int] = []
+        for number in numbers:
+            if 1 <= number <= given:
+                if number not in kept:
+                    kept.append(number)
+                if number not in cited:
+                    cited.append(number)
+            else:
+                removed += 1
+        if not kept:
+            return _GONE
+        shown = sorted(renumber[n] for n in kept) if renumber else kept
+        return "[" + ", ".join(str(n) for n in shown) + "]"
+
+    clean = _tidy(_GROUP.sub(replace, text.replace(_GONE, "")))
+    if renumber is None:
+        return clean, cited, removed
+    return clean, [renumber[n] for n in cited], removed
+
+
+def check_citations(text: str, given: int) -> tuple[str, list[int], int]:
+    """Keep citations [n] with 1 <= n <= given; return (text, cited in order, removed count)."""
+    # Handles [1], [1, 3] and [2][3]; invented numbers (0 or > given) are removed.
+    return _rewrite(text, given)
+
+
+def _first_words(text: str, words: int = REFERENCE_WORDS) -> str:
+    """The first words of a text on one line, with an ellipsis if it was cut."""
+    parts = text.split()
+    quoted = " ".join(parts[:words]).replace('"', "'")
+    return quoted + ("…" if len(parts) > words else "")
+
+
+class CitationRegistry:
+    """Renumbers section-local citations into one numbering for the whole report."""
+
+    # Call `register` for sections in outline order: global numbers are given in order of
+    # first citation, and a chunk cited by two sections keeps one number.
+
+    def __init__(self) -> None:
+        """Start with no sections and no references."""
+        self._numbers: dict[str, int] = {}  # chunk id -> global number
+        self._chunks: list[Chunk] = []  # index = global number - 1
+        self._sections: set[str] = set()
+        self.removed: dict[str, int] = {}  # section id -> invented citations removed
+
+    def register(self, section_id: str, text: str, chunks_given: Sequence[Chunk]) -> str:
+        """Check a section's citations against the chunks it was given and renumber them."""
+        if section_id in self._sections:
+            raise ValueError(f"section {section_id!r} was already registered")
+        self._sections.add(section_id)
+        _, local_order, removed = check_citations(text, len(chunks_given))
+        mapping: dict[int, int] = {}
+        for local in local_order:
+            chunk = chunks_given[local - 1]
+            if chunk.id not in self._numbers:
+                self._chunks.append(chunk)
+                self._numbers[chunk.id] = len(self._chunks)
+            mapping[local] = self._numbers[chunk.id]
+        self.removed[section_id] = removed
+        renumbered, _, _ = _rewrite(text, len(chunks_given), mapping)
+        return renumbered
+
+    @property
+    def cited(self) -> list[Chunk]:
+        """The cited chunks, in global-number order."""
+        return list(self._chunks)
+
+    def references_markdown(self, heading: str = "## References") -> str:
+        """A Markdown References list, one `[n] source — "first words…"` paragraph each."""
+        if not self._chunks:
+            return ""
+        lines = [heading, ""]
+        for number, chunk in enumerate(self._chunks, start=1):
+            lines += [f'[{number}] {chunk.source} — "{_first_words(chunk.text)}"', ""]
+        return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""Source documents for a report: resolve paths, extract their text, and cut it into chunks."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reporting.errors import InputError
+
+SUPPORTED_SUFFIXES = frozenset({".md", ".txt", ".pdf", ".docx"})
+CHUNK_SIZE = 800  # characters per chunk, at most
+CHUNK_OVERLAP = 100  # characters shared by neighbouring chunks
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One piece of a source: a stable id, its source (relative to the outline), text, offset."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+
+
+def _is_glob(pattern: str) -> bool:
+    """Whether a pattern holds a glob wildcard."""
+    return any(char in _GLOB_CHARS for char in pattern)
+
+
+def _check_file(path: Path, pattern: str, base: Path, allow_outside: bool) -> Path:
+    """Resolve one matched path and refuse it if it is outside base or of an unknown type."""
+    resolved = path.resolve()
+    if not allow_outside and not resolved.is_relative_to(base):
+        raise InputError(
+            f"source {resolved} (from {pattern!r}) is outside the outline's folder {base}; "
+            "move it inside or allow sources outside the folder"
+        )
+    if resolved.suffix.lower() not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise InputError(f"source {resolved}: unsupported file type; use one of {kinds}")
+    return resolved
+
+
+def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False) -> list[Path]:
+    """Resolve paths and globs relative to base into sorted, unique, absolute source files."""
+    base = base.resolve()
+    found: set[Path] = set()
+    for pattern in patterns:
+        if not pattern.strip():
+            raise InputError("a source path is empty")
+        if _is_glob(pattern):
+            # root_dir keeps glob characters in base's own name from acting as wildcards
+            expanded = str(Path(pattern).expanduser())
+            matches = [base / m for m in glob.glob(expanded, root_dir=base, recursive=True)]
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise InputError(f"source pattern {pattern!r} matches no file under {base}")
+            found.update(_check_file(m, pattern, base, allow_outside) for m in files)
+        else:
+            joined = base / Path(pattern).expanduser()
+            if not joined.exists():
+                raise InputError(f"source {joined}: no such file")
+            if not joined.is_file():
+                raise InputError(f"source {joined} is not a file; use a glob like 'dir/**/*.md'")
+            found.add(_check_file(joined, pattern, base, allow_outside))
+    return sorted(found)
+
+
+def _read_plain(path: Path) -> str:
+    """Read a .md or .txt file as UTF-8 (a leading BOM is dropped)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"source {path}: not UTF-8 text (bad byte at offset {error.start}); save it as UTF-8"
+        ) from None
+
+
+def _read_pdf(path: Path) -> str:
+    """Extract the text of every page of a PDF, pages separated by blank lines."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise InputError(f"source {path}: the PDF is encrypted; give an unencrypted copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except PyPdfError as error:
+        raise InputError(f"source {path}: not a readable PDF ({error})") from None
+    return "\n\n".join(text.strip() for text in pages if text.strip())
+
+
+def _read_docx(path: Path) -> str:
+    """Extract a .docx file's paragraphs and table cells, in document order."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise InputError(f"source {path}: not a readable .docx file ({error})") from None
+    blocks: list[str] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    text = cell.text.strip()
+                    if text and (not cells or cells[-1] != text):  # merged cells repeat
+                        cells.append(text)
+                if cells:
+                    blocks.append(" | ".join(cells))
+        elif item.text.strip():
+            blocks.append(item.text.strip())
+    return "\n\n".join(blocks)
+
+
+def extract_text(path: Path) -> str:
+    """Return the plain text of a .md, .txt, .pdf or .docx source."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".md", ".txt"}:
+            return _read_plain(path)
+        if suffix == ".pdf":
+            return _read_pdf(path)
+        if suffix == ".docx":
+            return _read_docx(path)
+    except OSError as error:
+        raise InputError(f"source {path}: cannot be read ({error.strerror or error})") from None
+    raise InputError(f"source {path}: unsupported file type {suffix or '(none)'}")
+
+
+def relative_source(path: Path, base: Path) -> str:
+    """The path of a source relative to base, with forward slashes on every platform."""
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def chunk_id(source: str, text: str) -> str:
+    """A chunk's stable id: its relative source path and the start of its text's SHA-256."""
+    return f"{source}#{hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]}"
+
+
+def chunk_source(path: Path, base: Path, text: str) -> list[Chunk]:
+    """Split one source's text into overlapping chunks with stable ids (repeats dropped)."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    source = relative_source(path, base)
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
+    )
+    chunks: list[Chunk] = []
+    seen: set[str] = set()
+    for document in splitter.create_documents([text]):
+        body = document.page_content
+        identifier = chunk_id(source, body)
+        if not body.strip() or identifier in seen:
+            continue  # the same text twice in one source says nothing new
+        seen.add(identifier)
+        chunks.append(Chunk(identifier, source, body, int(document.metadata["start_index"])))
+    return chunks
+
+
+def load_chunks(paths: list[Path], base: Path) -> list[Chunk]:
+    """Extract and chunk every source, in the order given."""
+    chunks: list[Chunk] = []
+    for path in paths:
+        chunks.extend(chunk_source(path, base, extract_text(path)))
+    return chunks

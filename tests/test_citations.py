@@ -1,0 +1,83 @@
+"""Citations: prompt context, removal of invented citations, and report-wide renumbering."""
+
+from __future__ import annotations
+
+import pytest
+
+from reporting.citations import CitationRegistry, check_citations, format_context
+from reporting.sources import Chunk, chunk_id
+
+
+def chunk(source: str, text: str) -> Chunk:
+    """A chunk with its real stable id."""
+    return Chunk(chunk_id(source, text), source, text, 0)
+
+
+A = chunk(
+    "a.md", "Alpha describes the ingestion pipeline and its hourly batch jobs in detail today."
+)
+B = chunk("b.pdf", "Beta covers peak load.")
+C = chunk("notes/c.txt", 'Gamma says "quoted" things.')
+
+
+def test_format_context_numbers_chunks_with_sources() -> None:
+    assert format_context([(A, 0.9), (B, 0.5)]) == (
+        f"[1] (source: a.md)\n{A.text}\n\n[2] (source: b.pdf)\n{B.text}"
+    )
+    assert format_context([C]) == f"[1] (source: notes/c.txt)\n{C.text}"
+    assert format_context([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "clean", "cited", "removed"),
+    [
+        ("Fact [1].", "Fact [1].", [1], 0),
+        ("Fact [4].", "Fact.", [], 1),
+        ("Fact [0], and more [2].", "Fact, and more [2].", [2], 1),
+        ("One [1, 3] two [3, 9].", "One [1, 3] two [3].", [1, 3], 1),
+        ("One [2][3] two [3][7].", "One [2][3] two [3].", [2, 3], 1),
+        ("A [7][8] b [9] c.", "A b c.", [], 3),
+        ("[5] Starts here.\nNext [1]", "Starts here.\nNext [1]", [1], 1),
+        ("Lead [9] [2] end.", "Lead [2] end.", [2], 1),
+        (
+            "A link [1](http://x) and a def [4]: stay.",
+            "A link [1](http://x) and a def [4]: stay.",
+            [],
+            0,
+        ),
+    ],
+)
+def test_check_citations(text: str, clean: str, cited: list[int], removed: int) -> None:
+    assert check_citations(text, given=3) == (clean, cited, removed)
+
+
+def test_removed_citations_leave_no_double_spaces_or_space_before_punctuation() -> None:
+    clean, _, removed = check_citations("X [9] is true [8] , y [7] ; z [6]!", given=2)
+    assert removed == 4
+    assert "  " not in clean and " ," not in clean and " ;" not in clean and " !" not in clean
+    assert clean == "X is true, y; z!"
+
+
+def test_registry_renumbers_across_sections_by_chunk() -> None:
+    registry = CitationRegistry()
+    first = registry.register("1", "Intro [2] then [1]. Fake [5].", [A, B])
+    second = registry.register("2", "Peak [1, 2] again [3][2].", [C, B, A])
+    assert first == "Intro [1] then [2]. Fake."
+    # section 2's [1]=C is new (3), [2]=B is global 1, [3]=A is global 2
+    assert second == "Peak [1, 3] again [2][1]."
+    assert registry.cited == [B, A, C]
+    assert registry.removed == {"1": 1, "2": 0}
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register("1", "again", [A])
+
+
+def test_references_markdown() -> None:
+    registry = CitationRegistry()
+    assert registry.references_markdown() == ""
+    registry.register("s", "See [2] and [1].", [A, C])
+    assert registry.references_markdown() == (
+        "## References\n\n"
+        "[1] notes/c.txt — \"Gamma says 'quoted' things.\"\n\n"
+        '[2] a.md — "Alpha describes the ingestion pipeline and its hourly batch jobs in '
+        'detail…"\n'
+    )

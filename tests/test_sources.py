@@ -1,0 +1,281 @@
+"""Source documents: path resolution, text extraction, stable chunks, and BM25 retrieval."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import docx
+import pytest
+
+from reporting.errors import InputError
+from reporting.retrieval import SourceIndex, normalise_score, tokenize
+from reporting.sources import (
+    CHUNK_SIZE,
+    Chunk,
+    chunk_id,
+    chunk_source,
+    extract_text,
+    load_chunks,
+    resolve_sources,
+)
+
+
+def make_pdf(path: Path, text: str) -> None:
+    """Write a minimal valid one-page PDF showing text in Helvetica, with a correct xref."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+
+
+def make_docx(path: Path) -> None:
+    """Write a .docx with two paragraphs and a 2x2 table."""
+    document = docx.Document()
+    document.add_paragraph("Quarterly throughput doubled.")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "Region"
+    table.cell(0, 1).text = "Latency"
+    table.cell(1, 0).text = "EU"
+    table.cell(1, 1).text = "42 ms"
+    document.add_paragraph("Closing remark after the table.")
+    document.save(str(path))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An outline folder with one source of each supported type."""
+    root = tmp_path / "project"
+    (root / "notes").mkdir(parents=True)
+    (root / "notes" / "a.md").write_text("# Alpha\n\nThe alpha notes.\n", encoding="utf-8")
+    (root / "notes" / "b.txt").write_text("Beta plain text.\n", encoding="utf-8")
+    make_pdf(root / "paper.pdf", "Gamma rays were measured")
+    make_docx(root / "memo.docx")
+    return root
+
+
+# --- extraction ---------------------------------------------------------------------------
+
+
+def test_extract_markdown_and_text(project: Path) -> None:
+    assert extract_text(project / "notes" / "a.md") == "# Alpha\n\nThe alpha notes.\n"
+    assert extract_text(project / "notes" / "b.txt") == "Beta plain text.\n"
+
+
+def test_extract_pdf(project: Path) -> None:
+    assert extract_text(project / "paper.pdf") == "Gamma rays were measured"
+
+
+def test_extract_docx_paragraphs_and_table_cells_in_order(project: Path) -> None:
+    assert extract_text(project / "memo.docx") == (
+        "Quarterly throughput doubled.\n\nRegion | Latency\n\nEU | 42 ms\n\n"
+        "Closing remark after the table."
+    )
+
+
+def test_non_utf8_text_is_an_input_error_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "latin.txt"
+    bad.write_bytes("café".encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin\.txt: not UTF-8"):
+        extract_text(bad)
+
+
+def test_broken_pdf_and_docx_are_input_errors(tmp_path: Path) -> None:
+    (tmp_path / "x.pdf").write_bytes(b"not a pdf at all")
+    (tmp_path / "x.docx").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match=r"x\.pdf"):
+        extract_text(tmp_path / "x.pdf")
+    with pytest.raises(InputError, match=r"x\.docx"):
+        extract_text(tmp_path / "x.docx")
+
+
+# --- resolving paths ----------------------------------------------------------------------
+
+
+def test_globs_resolve_sorted_and_deduplicated(project: Path) -> None:
+    found = resolve_sources(["notes/*", "notes/a.md", "**/*.pdf", "memo.docx"], project)
+    base = project.resolve()
+    assert found == sorted(
+        [base / "memo.docx", base / "notes" / "a.md", base / "notes" / "b.txt", base / "paper.pdf"]
+    )
+
+
+def test_pattern_matching_nothing_is_an_input_error(project: Path) -> None:
+    with pytest.raises(InputError, match=r"'missing/\*\.md' matches no file"):
+        resolve_sources(["missing/*.md"], project)
+    with pytest.raises(InputError, match=r"nope\.md: no such file"):
+        resolve_sources(["nope.md"], project)
+
+
+def test_unknown_extension_is_refused(project: Path) -> None:
+    (project / "image.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputError, match=r"image\.png: unsupported file type"):
+        resolve_sources(["image.png"], project)
+    with pytest.raises(InputError, match=r"image\.png: unsupported file type"):
+        resolve_sources(["*"], project)
+
+
+def test_outside_the_folder_is_refused_unless_allowed(project: Path) -> None:
+    outside = project.parent / "secret.md"
+    outside.write_text("outside", encoding="utf-8")
+    with pytest.raises(InputError, match=r"secret\.md.*outside the outline's folder"):
+        resolve_sources(["../secret.md"], project)
+    with pytest.raises(InputError, match=r"secret\.md.*outside"):
+        resolve_sources([str(outside)], project)
+    assert resolve_sources(["../secret.md"], project, allow_outside=True) == [outside.resolve()]
+    chunks = load_chunks([outside], project)
+    assert [c.source for c in chunks] == ["../secret.md"]
+
+
+def test_symlink_escaping_the_folder_is_refused(project: Path) -> None:
+    outside = project.parent / "elsewhere.md"
+    outside.write_text("outside", encoding="utf-8")
+    (project / "link.md").symlink_to(outside)
+    with pytest.raises(InputError, match=r"elsewhere\.md.*outside"):
+        resolve_sources(["*.md"], project)
+
+
+# --- chunks -------------------------------------------------------------------------------
+
+
+def long_text() -> str:
+    """About 3,000 characters of distinct paragraphs."""
+    return "\n\n".join(
+        f"Paragraph {n} talks about topic {n} in some detail. " * 4 for n in range(12)
+    )
+
+
+def test_chunks_are_bounded_overlapping_and_offsets_point_into_the_text(tmp_path: Path) -> None:
+    text = long_text()
+    source = tmp_path / "long.md"
+    chunks = chunk_source(source, tmp_path, text)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        assert len(chunk.text) <= CHUNK_SIZE
+        assert text[chunk.start : chunk.start + len(chunk.text)] == chunk.text
+        assert chunk.source == "long.md"
+        assert chunk.id == chunk_id("long.md", chunk.text)
+        assert chunk.id.startswith("long.md#") and len(chunk.id.split("#")[1]) == 10
+    assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+
+
+def test_chunk_ids_are_stable_across_runs_and_folder_copies(project: Path, tmp_path: Path) -> None:
+    (project / "notes" / "long.md").write_text(long_text(), encoding="utf-8")
+    paths = resolve_sources(["**/*"], project)
+    first = load_chunks(paths, project)
+    second = load_chunks(resolve_sources(["**/*"], project), project)
+    copy = tmp_path / "copied"
+    shutil.copytree(project, copy)
+    copied = load_chunks(resolve_sources(["**/*"], copy), copy)
+    assert [c.id for c in first] == [c.id for c in second] == [c.id for c in copied]
+    assert first == copied
+    assert len({c.id for c in first}) == len(first)
+    assert "notes/long.md" in {c.source for c in first}
+
+
+def test_repeated_text_in_one_source_gives_one_chunk(tmp_path: Path) -> None:
+    block = "x" * 700
+    chunks = chunk_source(tmp_path / "r.txt", tmp_path, f"{block}\n\n{block}")
+    assert len(chunks) == 1
+    assert chunk_source(tmp_path / "e.txt", tmp_path, "  \n ") == []
+
+
+# --- retrieval ----------------------------------------------------------------------------
+
+CORPUS = {
+    "volcano": "Volcanic eruptions release lava, ash and sulfur dioxide into the atmosphere.",
+    "bread": "Sourdough bread rises slowly because wild yeast ferments the flour and water.",
+    "chess": "In chess the queen is the strongest piece; castling protects the king.",
+    "orbit": "Satellites in low Earth orbit circle the planet roughly every ninety minutes.",
+    "whale": "Blue whales are the largest animals and feed almost entirely on krill.",
+    "tax": "Value added tax is collected at each stage of production and distribution.",
+    "python": "Python list comprehensions build lists from iterables in a single expression.",
+}
+
+
+def corpus_chunks() -> list[Chunk]:
+    """One chunk per topic in CORPUS."""
+    return [Chunk(chunk_id(f"{k}.md", v), f"{k}.md", v, 0) for k, v in CORPUS.items()]
+
+
+def test_tokenize_is_lowercase_words() -> None:
+    assert tokenize("Low-Earth ORBIT, 90 min!") == ["low", "earth", "orbit", "90", "min"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("how does sourdough yeast ferment flour", "bread"),
+        ("what do blue whales eat? krill", "whale"),
+        ("satellite orbit period around Earth", "orbit"),
+        ("volcanic ash and lava", "volcano"),
+        ("the king and the queen in chess", "chess"),
+    ],
+)
+def test_search_ranks_the_right_chunk_first(query: str, expected: str) -> None:
+    hits = SourceIndex(corpus_chunks()).search(query, k=3)
+    assert hits[0][0].source == f"{expected}.md"
+    scores = [score for _, score in hits]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+
+
+def test_search_normalised_scores_and_no_match() -> None:
+    index = SourceIndex(corpus_chunks())
+    raw = index.search("krill whales", k=2)
+    normal = index.search("krill whales", k=2, normalised=True)
+    assert [c.id for c, _ in raw] == [c.id for c, _ in normal]
+    for (_, r), (_, n) in zip(raw, normal, strict=True):
+        assert 0 < n < 1 and n == pytest.approx(normalise_score(r))
+    assert index.search("zzz unknownword", k=3) == []
+    assert index.search("krill", k=0) == []
+    assert SourceIndex([]).search("anything", k=3) == []
+
+
+def test_index_cache_hit_on_second_build(tmp_path: Path) -> None:
+    chunks = corpus_chunks()
+    cache = tmp_path / "cache"
+    before = SourceIndex.builds
+    first = SourceIndex.load_or_build(chunks, cache)
+    assert SourceIndex.builds == before + 1 and not first.from_cache
+    second = SourceIndex.load_or_build(chunks, cache)
+    assert SourceIndex.builds == before + 1 and second.from_cache
+    query = "sourdough yeast"
+    assert [(c.id, s) for c, s in first.search(query, 3)] == [
+        (c.id, s) for c, s in second.search(query, 3)
+    ]
+    changed = [*chunks[:-1], Chunk(chunk_id("new.md", "new text"), "new.md", "new text", 0)]
+    third = SourceIndex.load_or_build(changed, cache)
+    assert SourceIndex.builds == before + 2 and not third.from_cache
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:
+    chunks = corpus_chunks()
+    cache = tmp_path / "cache"
+    SourceIndex.load_or_build(chunks, cache)
+    (entry,) = cache.iterdir()
+    for file in entry.glob("*.npy"):
+        file.write_bytes(b"garbage")
+    before = SourceIndex.builds
+    rebuilt = SourceIndex.load_or_build(chunks, cache)
+    assert SourceIndex.builds == before + 1 and not rebuilt.from_cache
+    assert rebuilt.search("chess queen", 1)[0][0].source == "chess.md"
+    assert SourceIndex.load_or_build(chunks, cache).from_cache
