@@ -31,7 +31,7 @@ _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # Chat-template tokens and template syntax that must never reach a reader.
 _TEMPLATE_MARKER = re.compile(r"<\|[a-z_]+\|>|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _MARKER_LINE = re.compile(r"^\s*(?:<{3,}|>{3,}|\[(?:insert|todo|tbd)[^\]]*\])\s*$", re.I | re.M)
-_SENTENCE_END = re.compile(r"[.!?:][\"'\u201d\u2019)\]*_]*(?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]*_]*(?=\s|$)")
 
 
 def strip_think(text: str) -> str:

@@ -19,7 +19,6 @@ from reporting.providers.embedded import (
     clean_completion,
     default_model_path,
     to_llama_messages,
-    trim_incomplete_sentence,
 )
 
 SKY = [SystemMessage("Answer in one short sentence."), HumanMessage("What colour is the sky?")]
@@ -295,17 +294,3 @@ def test_messages_map_to_template_roles() -> None:
 )
 def test_clean_completion(raw: str, prompt: str, expected: str) -> None:
     assert clean_completion(raw, prompt) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("One. Two is cut mid", "One."),
-        ("One. Two.", "One. Two."),
-        ('He said "yes." And then', 'He said "yes."'),
-        ("no sentence end at all", "no sentence end at all"),
-        ("", ""),
-    ],
-)
-def test_trim_incomplete_sentence(raw: str, expected: str) -> None:
-    assert trim_incomplete_sentence(raw) == expected

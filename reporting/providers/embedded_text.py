@@ -212,14 +212,3 @@ def clean_completion(text: str, prompt: str) -> str:
             break
         kept.append(lines[index].rstrip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept).strip())
-
-
-def trim_incomplete_sentence(text: str) -> str:
-    """Drop a trailing unfinished sentence (a completion cut by max_tokens), if one is left."""
-    body = text.rstrip()
-    if not body or _SENTENCE_END.search(body[-3:]) is not None:
-        return body
-    ends = list(_SENTENCE_END.finditer(body))
-    if not ends:
-        return body
-    return body[: ends[-1].end()].rstrip()

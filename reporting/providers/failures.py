@@ -57,7 +57,7 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+def one_line(text: str, limit: int = 200) -> str:
     """Collapse whitespace and cut long server messages."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -79,7 +79,7 @@ def from_status(
     status: int, message: str, model: str, retry_after: float | None = None
 ) -> ProviderError:
     """The ProviderError for an HTTP status, with a message that says the fix when we know it."""
-    detail = _one_line(message)
+    detail = one_line(message)
     if status == 429:
         return ProviderRateLimited(f"HTTP 429 rate limited: {detail}", retry_after=retry_after)
     if status in (408, 504):
@@ -103,15 +103,15 @@ def to_provider_error(exc: BaseException, model: str) -> ReportingError:
         return ProviderTimeout("request timed out")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return ProviderUnreachable(f"connection failed: {_one_line(str(cause)) or 'no reply'}")
+        return ProviderUnreachable(f"connection failed: {one_line(str(cause)) or 'no reply'}")
     if isinstance(exc, openai.APIStatusError):
         headers = dict(exc.response.headers) if exc.response is not None else None
         return from_status(exc.status_code, _openai_message(exc), model, parse_retry_after(headers))
     if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
-        return ProviderBadResponse(f"unreadable response: {_one_line(str(exc))}")
+        return ProviderBadResponse(f"unreadable response: {one_line(str(exc))}")
     if isinstance(exc, ollama.ResponseError):
         if exc.status_code < 0:
-            return ProviderBadResponse(f"bad response: {_one_line(exc.error)}")
+            return ProviderBadResponse(f"bad response: {one_line(exc.error)}")
         return from_status(exc.status_code, exc.error, model)
     if isinstance(exc, httpx.HTTPStatusError):
         headers = dict(exc.response.headers)
@@ -121,10 +121,8 @@ def to_provider_error(exc: BaseException, model: str) -> ReportingError:
     if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
         return ProviderTimeout("request timed out")
     if isinstance(exc, (*_TRANSPORT, ConnectionError)):
-        return ProviderUnreachable(
-            f"connection failed: {_one_line(str(exc)) or type(exc).__name__}"
-        )
+        return ProviderUnreachable(f"connection failed: {one_line(str(exc)) or type(exc).__name__}")
     if isinstance(exc, TypeError | KeyError | IndexError | ValueError | AttributeError):
         # The SDK choked on a reply of the wrong shape (JSON, but not a chat reply).
-        return ProviderBadResponse(f"unusable reply ({type(exc).__name__}: {_one_line(str(exc))})")
-    return ProviderError(f"{type(exc).__name__}: {_one_line(str(exc))}")
+        return ProviderBadResponse(f"unusable reply ({type(exc).__name__}: {one_line(str(exc))})")
+    return ProviderError(f"{type(exc).__name__}: {one_line(str(exc))}")
