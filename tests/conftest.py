@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loopback import OllamaServer, OpenAIServer
@@ -103,3 +105,9 @@ def report_files(out: Path) -> list[Path]:
     if not out.exists():
         return []
     return sorted(p for p in out.iterdir() if p.name != ".report_cache")
+
+
+def read_manifest(out: Path, stem: str = "fleet") -> dict[str, Any]:
+    """The run manifest a build wrote to an output folder."""
+    data: dict[str, Any] = json.loads((out / f"{stem}.run.json").read_text(encoding="utf-8"))
+    return data

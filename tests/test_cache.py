@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_OUTLINE
+from conftest import EXAMPLE_OUTLINE, read_manifest
 from freezegun import freeze_time
 from loopback import Fault, OllamaServer, OpenAIServer
 from typer.testing import CliRunner
@@ -39,10 +39,6 @@ def _digest_reply(body: dict) -> str:
     return f"Section text {digest}."
 
 
-def _manifest(out: Path) -> dict:
-    return json.loads((out / "fleet.run.json").read_text(encoding="utf-8"))
-
-
 @pytest.mark.usefixtures("hybrid_env")
 def test_unchanged_rebuild_sends_no_request(
     outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
@@ -50,11 +46,11 @@ def test_unchanged_rebuild_sends_no_request(
     out = tmp_path / "out"
     assert _build(outline_file, out)[0] == 0
     cold = _requests(openai_server, ollama_server)
-    first = _manifest(out)
+    first = read_manifest(out)
     code, output = _build(outline_file, out)
     assert code == 0, output
     assert _requests(openai_server, ollama_server) == cold  # not one more
-    again = _manifest(out)
+    again = read_manifest(out)
     assert all(call["cached"] for call in again["calls"])
     assert again["metrics"]["cloud_calls"] == 0
     assert again["metrics"]["cache_hits"] == len(again["calls"])
@@ -79,7 +75,7 @@ def test_editing_one_brief_costs_its_three_calls_and_the_abstract(
     )
     assert _build(outline_file, out)[0] == 0
     assert _requests(openai_server, ollama_server) - before == 4
-    fresh = [(c["section"], c["phase"]) for c in _manifest(out)["calls"] if not c["cached"]]
+    fresh = [(c["section"], c["phase"]) for c in read_manifest(out)["calls"] if not c["cached"]]
     assert fresh == [("2.1", "DRAFT"), ("2.1", "EXPAND"), ("2.1", "REFINE"), (None, "ABSTRACT")]
 
 
@@ -102,7 +98,7 @@ def test_a_failed_build_resumes_without_repeating_a_completed_call(
     before = _requests(openai_server, ollama_server)
     code, output = _build(outline_file, out)
     assert code == 0, output
-    steps = len(_manifest(out)["calls"])
+    steps = len(read_manifest(out)["calls"])
     assert _requests(openai_server, ollama_server) - before == steps - completed
     assert failed > 0
 

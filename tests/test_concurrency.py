@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLE_OUTLINE, report_files
+from conftest import EXAMPLE_OUTLINE, read_manifest, report_files
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import ParrotFakeChatModel
 from langchain_core.messages import AIMessage
@@ -112,7 +112,7 @@ def test_guardrail_is_exact_under_concurrency_with_a_failing_primary(
     result = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert openai_server.count <= 6
-    manifest = json.loads((tmp_path / "out" / "fleet.run.json").read_text())
+    manifest = read_manifest(tmp_path / "out")
     assert manifest["metrics"]["cloud_calls"] == openai_server.count
 
 

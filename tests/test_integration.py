@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from conftest import PLANTED_KEY, report_files
+from conftest import PLANTED_KEY, read_manifest, report_files
 from docx import Document
 from loopback import Fault, OllamaServer, OpenAIServer, always, refused_url
 from typer.testing import CliRunner
@@ -24,10 +23,6 @@ def _build(outline: Path, out: Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def _manifest(out: Path, stem: str = "fleet") -> dict:
-    return json.loads((out / f"{stem}.run.json").read_text(encoding="utf-8"))
-
-
 @pytest.mark.usefixtures("hybrid_env")
 def test_hybrid_build_sends_each_server_exactly_its_matrix_calls(
     outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
@@ -40,7 +35,7 @@ def test_hybrid_build_sends_each_server_exactly_its_matrix_calls(
     assert ollama_server.count == len(plan.steps) - len(primary_steps)
     assert set(openai_server.models_seen) == {"gpt-4o"}
     assert set(ollama_server.models_seen) == {"llama3:8b"}
-    manifest = _manifest(tmp_path / "out")
+    manifest = read_manifest(tmp_path / "out")
     assert manifest["metrics"]["cloud_calls"] == openai_server.count
     assert [c["provider"] for c in manifest["calls"]] == [s.provider.name for s in plan.steps]
     assert "[Hybrid] Phase=REFINE | Section=1 | Provider=OPENAI | Model=gpt-4o" in stderr
@@ -76,7 +71,7 @@ def test_cost_limit_caps_the_cloud_server_and_keeps_the_abstract_primary(
     code, _, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
     assert openai_server.count <= 3
-    manifest = _manifest(tmp_path / "out")
+    manifest = read_manifest(tmp_path / "out")
     abstract = manifest["calls"][-1]
     assert (abstract["phase"], abstract["role"], abstract["provider"]) == (
         "ABSTRACT",
@@ -98,7 +93,7 @@ def test_cost_limit_holds_with_retries_against_a_failing_cloud(
     code, _, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
     assert openai_server.count <= 4
-    assert _manifest(tmp_path / "out")["metrics"]["cloud_calls"] == openai_server.count
+    assert read_manifest(tmp_path / "out")["metrics"]["cloud_calls"] == openai_server.count
 
 
 def test_primary_that_always_fails_still_yields_the_report(
@@ -111,7 +106,7 @@ def test_primary_that_always_fails_still_yields_the_report(
     openai_server.faults = always(Fault.http(500))
     code, _, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
-    manifest = _manifest(tmp_path / "out")
+    manifest = read_manifest(tmp_path / "out")
     assert all(call["role"] == "secondary" for call in manifest["calls"])
     assert "Event=FALLBACK | Reason=ERROR | From=PRIMARY | To=SECONDARY | Error=HTTP 500" in stderr
     assert "Event=CIRCUIT_OPEN" in stderr
@@ -169,7 +164,7 @@ def test_primary_without_key_is_routed_around_from_the_start(
     assert code == 0, stderr
     assert openai_server.count == 0
     assert stderr.count("Event=FALLBACK | Reason=UNAVAILABLE | Provider=OPENAI") == 1
-    manifest = _manifest(tmp_path / "out")
+    manifest = read_manifest(tmp_path / "out")
     assert ollama_server.count == len(manifest["calls"])
     rerouted = [c for c in manifest["calls"] if c["reason"] == "UNAVAILABLE"]
     assert rerouted and all(c["fallback"] == "UNAVAILABLE" for c in rerouted)
@@ -198,7 +193,7 @@ def test_rate_limit_with_retry_after_is_retried(
     openai_server.faults = [Fault.rate_limit(retry_after=0.05)]
     code, _, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
-    manifest = _manifest(tmp_path / "out")
+    manifest = read_manifest(tmp_path / "out")
     assert manifest["metrics"]["retries"] == 1
     assert "Event=RETRY | Provider=OPENAI | Attempt=2 | Wait=0.1s | Error=HTTP 429" in stderr
     assert all(call["fallback"] is None for call in manifest["calls"])
@@ -214,7 +209,7 @@ def test_slow_primary_times_out_and_falls_back(
     code, _, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
     assert "Error=request timed out" in stderr
-    assert _manifest(tmp_path / "out")["metrics"]["fallbacks"] == {"ERROR": 1}
+    assert read_manifest(tmp_path / "out")["metrics"]["fallbacks"] == {"ERROR": 1}
 
 
 def test_model_unknown_at_call_time_is_not_retried(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import read_manifest
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
@@ -43,7 +44,7 @@ def test_the_build_follows_the_plan_exactly(
     plan = json.loads(planned.stdout)
     built = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
     assert built.exit_code == 0, built.output
-    manifest = json.loads((tmp_path / "out" / "fleet.run.json").read_text())
+    manifest = read_manifest(tmp_path / "out")
     keys = ("section", "phase", "role", "provider", "model", "reason", "rule")
     assert [{k: c[k] for k in keys} for c in plan["calls"]] == [
         {k: c[k] for k in keys} for c in manifest["calls"]
@@ -101,7 +102,7 @@ def test_bad_prices_file_is_a_config_error(tmp_path: Path, content: str, message
 def test_manifest_cost_baseline_and_saving_add_up(outline_file: Path, tmp_path: Path) -> None:
     built = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
     assert built.exit_code == 0, built.output
-    manifest = json.loads((tmp_path / "out" / "fleet.run.json").read_text())
+    manifest = read_manifest(tmp_path / "out")
     metrics, calls = manifest["metrics"], manifest["calls"]
     price = Price(2.50, 10.00)
     for call in calls:
