@@ -206,6 +206,7 @@ def test_reply_starting_and_ending_with_code_blocks_is_not_unwrapped() -> None:
     "meta",
     [
         "I made several changes to improve the flow.",
+        "I also made a few tweaks to improve clarity while keeping the core message.",
         "I've tightened the wording and removed repetition.",
         "This revised version keeps every fact.",
         "Note: the numbers were left unchanged.",
