@@ -19,7 +19,8 @@ _PREAMBLE = re.compile(
 )
 # A paragraph that talks about the editing instead of the subject ("I made several changes…").
 _META_PARAGRAPH = re.compile(
-    r"^\s*(?:i(?:'ve| have)? (?:also |just |then )?(?:made|revised|rewritten|rewrote|reorganized|reorganised|improved"
+    r"^\s*(?:i(?:'ve| have)? (?:also |just |then )?(?:made|revised|rewritten|rewrote"
+    r"|reorganized|reorganised|improved"
     r"|removed|changed|edited|polished|tightened|added|kept)\b"
     r"|(?:this|the) (?:revised|rewritten|polished|edited|improved) (?:version|draft|text|section)\b"
     r"|(?:note|changes made|explanation of changes)\s*:"
