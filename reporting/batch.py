@@ -71,6 +71,7 @@ async def run_batch(
     available: dict[Role, bool],
     jobs: int,
     cache: PhaseCache | None = None,
+    allow_outside: bool = False,
 ) -> list[BatchOutcome]:
     """Build every outline, `jobs` at a time; one failure never stops the others."""
     models = ChatModels(settings)
@@ -85,7 +86,7 @@ async def run_batch(
                 settings, models=models, available=available, limits=limits, cache=cache
             )
             try:
-                result = await abuild_report(path, out_dir, settings, compiler, stem)
+                result = await abuild_report(path, out_dir, settings, compiler, stem, allow_outside)
             except ReportingError as exc:
                 status = "invalid" if isinstance(exc, InputError) else "failed"
                 return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)

@@ -14,13 +14,14 @@ from reporting.calls import Observer, Sleep
 from reporting.compiler import CompiledReport, SectionCompiler
 from reporting.errors import InputError
 from reporting.files import safe_stem, staged
+from reporting.grounding import Grounding, ground_outline
 from reporting.logs import redact
 from reporting.manifest import build_manifest, dump_manifest
 from reporting.outline import Outline, load_outline
 from reporting.preflight import preflight
 from reporting.prompts import templates_dir
 from reporting.render.docx import render_docx
-from reporting.render.markdown import RenderedSection, render_markdown
+from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.routing import Plan, Role
 from reporting.settings import Settings
 
@@ -36,21 +37,79 @@ class BuildResult:
     record: dict[str, Any]
 
 
-def report_markdown(report: CompiledReport, date: dt.date) -> str:
+def provenance(report: CompiledReport) -> list[ProvenanceEntry]:
+    """Per section: the provider and model that wrote each phase, and the sources it cites."""
+    entries: list[ProvenanceEntry] = []
+    for section in report.outline.walk():
+        writers = [
+            (r.step.phase.name, f"{r.provider.name} {r.provider.model}")
+            for r in report.written_by(section.id)
+        ]
+        if len({who for _, who in writers}) == 1:
+            wrote = f"{writers[0][1]} (every phase)"
+        else:
+            wrote = ", ".join(f"{who} ({phase})" for phase, who in writers)
+        by_file: dict[str, list[int]] = {}
+        for reference in report.citations.references():
+            if reference.number in report.citations.by_section.get(section.id, []):
+                by_file.setdefault(reference.source, []).append(reference.number)
+        drew = (
+            "drew on " + ", ".join(f"{f} [{', '.join(map(str, n))}]" for f, n in by_file.items())
+            if by_file
+            else "cites no source"
+        )
+        entries.append(ProvenanceEntry(section.id, section.title, wrote, drew))
+    return entries
+
+
+def report_markdown(report: CompiledReport, date: dt.date, settings: Settings) -> str:
     """The compiled report as Markdown; headings come from the outline, never from the model."""
     outline = report.outline
     sections = [RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()]
-    return render_markdown(outline.title, outline.author, date, report.abstract, sections)
+    return render_markdown(
+        outline.title,
+        outline.author,
+        date,
+        report.abstract,
+        sections,
+        references=report.citations.references(),
+        provenance=provenance(report) if settings.provenance_appendix else None,
+    )
+
+
+def ground(
+    outline: Outline,
+    outline_path: Path,
+    settings: Settings,
+    allow_outside: bool,
+    index_cache: Path | None,
+) -> Grounding:
+    """The outline's sources, read and searched for every section (no model is called)."""
+    return ground_outline(
+        outline,
+        outline_path,
+        top_k=settings.sources_top_k,
+        allow_outside=allow_outside,
+        index_cache=index_cache,
+    )
 
 
 def plan_outline(
-    outline_path: Path, settings: Settings, available: Mapping[Role, bool] | None = None
-) -> tuple[Outline, Plan]:
-    """Load an outline and make its plan, without calling any model."""
+    outline_path: Path,
+    settings: Settings,
+    available: Mapping[Role, bool] | None = None,
+    allow_outside: bool = False,
+) -> tuple[Outline, Plan, Grounding]:
+    """Load an outline, search its sources and make its plan, without calling any model."""
     outline = load_outline(outline_path)
+    grounding = ground(outline, outline_path, settings, allow_outside, None)
     if available is None:
         available = preflight(settings)
-    return outline, SectionCompiler(settings, available=available).plan(outline)
+    return (
+        outline,
+        SectionCompiler(settings, available=available).plan(outline, grounding),
+        grounding,
+    )
 
 
 def cache_folder(settings: Settings, out_dir: Path) -> Path:
@@ -79,10 +138,12 @@ def build_report(
     use_cache: bool = True,
     refresh: frozenset[str] = frozenset(),
     observer: Observer | None = None,
+    allow_outside: bool = False,
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
     # Load first: an invalid outline stops here, before preflight or any model call.
-    check_refresh(load_outline(outline_path), refresh)
+    outline = load_outline(outline_path)
+    check_refresh(outline, refresh)
     if compiler is None:
         # Preflight: an unavailable primary is routed around from the start.
         if available is None:
@@ -97,7 +158,9 @@ def build_report(
             observer=observer,
         )
     try:
-        return asyncio.run(abuild_report(outline_path, out_dir, settings, compiler))
+        return asyncio.run(
+            abuild_report(outline_path, out_dir, settings, compiler, allow_outside=allow_outside)
+        )
     finally:
         if compiler.cache is not None:
             compiler.cache.close()
@@ -109,13 +172,18 @@ async def abuild_report(
     settings: Settings,
     compiler: SectionCompiler,
     stem: str | None = None,
+    allow_outside: bool = False,
 ) -> BuildResult:
     """Build one report with a ready compiler (the async core that `report batch` shares)."""
-    # Load and plan: an invalid outline stops here, before any model is called.
+    # Load, read the sources and plan: bad input stops here, before any model is called.
     outline = load_outline(outline_path)
+    index_cache = cache_folder(settings, out_dir) / "sources" if compiler.cache else None
+    grounding = await asyncio.to_thread(
+        ground, outline, outline_path, settings, allow_outside, index_cache
+    )
 
     # Draft, expand, refine every section, then the abstract.
-    report = await compiler.acompile(outline)
+    report = await compiler.acompile(outline, grounding=grounding)
 
     # Render and write all three files together (pandoc runs in a worker thread).
     return await asyncio.to_thread(
@@ -129,7 +197,7 @@ def write_report(
     """Render the Markdown, DOCX and manifest of a compiled report and write them atomically."""
     outline = report.outline
     date = outline.date or report.started_at.date()
-    markdown = redact(report_markdown(report, date), settings.secrets)
+    markdown = redact(report_markdown(report, date, settings), settings.secrets)
     stem = safe_stem(stem)
     names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
     record = build_manifest(report, settings, outline_path, names)

@@ -74,6 +74,8 @@ class StepResult:
     failures: Counter[str] = field(default_factory=Counter)  # failed requests per provider
     reservation_spent: bool = False  # the plan's reserved cloud call was used
     last_error: str | None = None  # the latest provider error, for logs
+    sources_given: int = 0  # source chunks the prompt held, numbered 1..sources_given
+    citations_removed: int = 0  # citations outside 1..sources_given, removed from the text
 
 
 class StepsStopped(GenerationError):

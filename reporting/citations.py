@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from reporting.sources import Chunk
 
 # A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)" or reference "[1]:".
 _GROUP = re.compile(r"\[(?P<nums>\s*\d+(?:\s*,\s*\d+)*\s*)\](?![(:])")
+_CODE = re.compile(r"(```.*?(?:```|$)|`[^`\n]*`)", re.DOTALL)
 _GONE = "\x00"  # marks a removed citation until the spacing around it is tidied
 _GONE_RUN = r"(?:[ \t]*\x00)+"
 _GONE_AT_LINE_START = re.compile(rf"(?m)^{_GONE_RUN}[ \t]*")
@@ -62,7 +64,11 @@ def _rewrite(
         shown = sorted(renumber[n] for n in kept) if renumber else kept
         return "[" + ", ".join(str(n) for n in shown) + "]"
 
-    clean = _tidy(_GROUP.sub(replace, text.replace(_GONE, "")))
+    # Code is left alone: `a[1]` in a code span or block is an index, not a citation.
+    parts = _CODE.split(text.replace(_GONE, ""))
+    clean = _tidy(
+        "".join(part if i % 2 else _GROUP.sub(replace, part) for i, part in enumerate(parts))
+    )
     if renumber is None:
         return clean, cited, removed
     return clean, [renumber[n] for n in cited], removed
@@ -74,11 +80,21 @@ def check_citations(text: str, given: int) -> tuple[str, list[int], int]:
     return _rewrite(text, given)
 
 
-def _first_words(text: str, words: int = REFERENCE_WORDS) -> str:
+def first_words(text: str, words: int = REFERENCE_WORDS) -> str:
     """The first words of a text on one line, with an ellipsis if it was cut."""
     parts = text.split()
     quoted = " ".join(parts[:words]).replace('"', "'")
     return quoted + ("…" if len(parts) > words else "")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of the References list: its number, source file, opening words and chunk."""
+
+    number: int
+    source: str
+    quote: str
+    chunk_id: str
 
 
 class CitationRegistry:
@@ -91,14 +107,13 @@ class CitationRegistry:
         """Start with no sections and no references."""
         self._numbers: dict[str, int] = {}  # chunk id -> global number
         self._chunks: list[Chunk] = []  # index = global number - 1
-        self._sections: set[str] = set()
+        self.by_section: dict[str, list[int]] = {}  # section id -> global numbers it cites
         self.removed: dict[str, int] = {}  # section id -> invented citations removed
 
     def register(self, section_id: str, text: str, chunks_given: Sequence[Chunk]) -> str:
         """Check a section's citations against the chunks it was given and renumber them."""
-        if section_id in self._sections:
+        if section_id in self.by_section:
             raise ValueError(f"section {section_id!r} was already registered")
-        self._sections.add(section_id)
         _, local_order, removed = check_citations(text, len(chunks_given))
         mapping: dict[int, int] = {}
         for local in local_order:
@@ -107,6 +122,7 @@ class CitationRegistry:
                 self._chunks.append(chunk)
                 self._numbers[chunk.id] = len(self._chunks)
             mapping[local] = self._numbers[chunk.id]
+        self.by_section[section_id] = sorted(mapping.values())
         self.removed[section_id] = removed
         renumbered, _, _ = _rewrite(text, len(chunks_given), mapping)
         return renumbered
@@ -116,11 +132,13 @@ class CitationRegistry:
         """The cited chunks, in global-number order."""
         return list(self._chunks)
 
-    def references_markdown(self, heading: str = "## References") -> str:
-        """A Markdown References list, one `[n] source — "first words…"` paragraph each."""
-        if not self._chunks:
-            return ""
-        lines = [heading, ""]
-        for number, chunk in enumerate(self._chunks, start=1):
-            lines += [f'[{number}] {chunk.source} — "{_first_words(chunk.text)}"', ""]
-        return "\n".join(lines)
+    def number_of(self, chunk_id: str) -> int | None:
+        """The global number of a chunk, None if no section cites it."""
+        return self._numbers.get(chunk_id)
+
+    def references(self) -> list[Reference]:
+        """The References list, in number order."""
+        return [
+            Reference(number, chunk.source, first_words(chunk.text), chunk.id)
+            for number, chunk in enumerate(self._chunks, start=1)
+        ]

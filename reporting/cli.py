@@ -103,6 +103,12 @@ def _settings() -> Settings:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+AllowOutside = Annotated[
+    bool,
+    typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
+]
+
+
 @app.command()
 def build(
     outline: OutlineArg,
@@ -117,6 +123,7 @@ def build(
             "--refresh", metavar="SECTION_ID", help="Regenerate this section (repeatable)."
         ),
     ] = None,
+    allow_outside: AllowOutside = False,
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
     from reporting.build import build_report
@@ -135,6 +142,7 @@ def build(
                 use_cache=not no_cache,
                 refresh=frozenset(refresh or []),
                 observer=progress,
+                allow_outside=allow_outside,
             )
         finally:
             if progress is not None:
@@ -162,6 +170,7 @@ def batch(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
     ] = False,
+    allow_outside: AllowOutside = False,
 ) -> None:
     """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
     import asyncio
@@ -179,7 +188,9 @@ def batch(
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
         available = preflight(settings)
         cache = None if no_cache else PhaseCache(cache_folder(settings, out_dir))
-        outcomes = asyncio.run(run_batch(outlines, out_dir, settings, available, jobs, cache))
+        outcomes = asyncio.run(
+            run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside)
+        )
         outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
         table = Table(title=f"Batch: {len(outcomes)} outlines")
         for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
@@ -214,6 +225,7 @@ def batch(
 def plan(
     outline: OutlineArg,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    allow_outside: AllowOutside = False,
 ) -> None:
     """Show who will write each step of OUTLINE and what it will cost, sending no model call."""
     from reporting.build import plan_outline
@@ -222,8 +234,10 @@ def plan(
     settings = _settings()
     _configure_logging(settings, quiet=as_json)
     with _guard(settings):
-        the_outline, the_plan = plan_outline(outline, settings)
-        projected = project_plan(the_outline, the_plan, settings)
+        the_outline, the_plan, grounding = plan_outline(
+            outline, settings, allow_outside=allow_outside
+        )
+        projected = project_plan(the_outline, the_plan, settings, grounding)
         if as_json:
             out.print_json(data=projected)
             return
@@ -236,6 +250,7 @@ def plan(
             "provider",
             "model",
             "reason",
+            "why",
             "tokens in/out",
             "cost",
         ):
@@ -254,6 +269,7 @@ def plan(
                 call["provider"],
                 call["model"],
                 call["reason"],
+                call["rule"],
                 f"{call['projected_input_tokens']}/{call['projected_output_tokens']}",
                 f"${call['projected_cost_usd']:.4f}",
             )

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from reporting.cache import PhaseCache
 from reporting.calls import Metrics, Observer, Sleep, StepResult, StepRunner, StepsStopped
+from reporting.citations import CitationRegistry, check_citations
 from reporting.errors import ReportingError
+from reporting.grounding import NO_SOURCES, Grounding
 from reporting.guardrail import CloudBudget
 from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
@@ -40,10 +42,19 @@ class CompiledReport:
     started_at: dt.datetime
     finished_at: dt.datetime
     state: dict[str, dict[str, object]] = field(default_factory=dict)
+    grounding: Grounding = NO_SOURCES
+    citations: CitationRegistry = field(default_factory=CitationRegistry)
+    bodies: dict[str, str] = field(default_factory=dict)  # refined text, citations renumbered
 
     def body(self, section_id: str) -> str:
-        """The refined text of a section."""
+        """The refined text of a section, its citations numbered across the whole report."""
+        if section_id in self.bodies:
+            return self.bodies[section_id]
         return self._text(section_id, CompilationPhase.REFINE)
+
+    def written_by(self, section_id: str) -> list[StepResult]:
+        """The results of a section's DRAFT, EXPAND and REFINE, in that order."""
+        return [r for r in self.results if r.step.section_id == section_id]
 
     @property
     def abstract(self) -> str:
@@ -88,25 +99,31 @@ class SectionCompiler:
         """The (provider, model) the routing matrix names for a phase and section type."""
         return resolve_provider(phase, section_type, self.settings)
 
-    def plan(self, outline: Outline) -> Plan:
-        """The plan this compiler will follow for an outline."""
-        return make_plan(outline, self.settings, self.available)
+    def plan(self, outline: Outline, grounding: Grounding = NO_SOURCES) -> Plan:
+        """The plan this compiler will follow for an outline and its retrieved sources."""
+        return make_plan(outline, self.settings, self.available, grounding.relevance())
 
-    def compile(self, outline: Outline, plan: Plan | None = None) -> CompiledReport:
+    def compile(
+        self, outline: Outline, plan: Plan | None = None, grounding: Grounding = NO_SOURCES
+    ) -> CompiledReport:
         """Compile an outline synchronously (runs the async pipeline to completion)."""
-        return asyncio.run(self.acompile(outline, plan))
+        return asyncio.run(self.acompile(outline, plan, grounding))
 
-    async def acompile(self, outline: Outline, plan: Plan | None = None) -> CompiledReport:
+    async def acompile(
+        self, outline: Outline, plan: Plan | None = None, grounding: Grounding = NO_SOURCES
+    ) -> CompiledReport:
         """Compile an outline: sections side by side, then the abstract."""
         try:
-            return await self._acompile(outline, plan)
+            return await self._acompile(outline, plan, grounding)
         finally:
             if self._owns_models:
                 await self.models.aclose()
 
-    async def _acompile(self, outline: Outline, plan: Plan | None) -> CompiledReport:
+    async def _acompile(
+        self, outline: Outline, plan: Plan | None, grounding: Grounding
+    ) -> CompiledReport:
         started = _now()
-        plan = plan or self.plan(outline)
+        plan = plan or self.plan(outline, grounding)
         for spec in {step.provider for step in plan.steps}:
             self.models.get(spec.name, spec.model)  # a missing key fails here, before any call
         self._log_unavailable(plan)
@@ -131,22 +148,35 @@ class SectionCompiler:
         # step starts, but calls already in flight finish and are kept (and cached).
         results: dict[int, StepResult] = {}
         outcomes = await asyncio.gather(
-            *(self._run_section(runner, plan, outline, s, results) for s in outline.walk()),
+            *(
+                self._run_section(runner, plan, outline, s, grounding, results)
+                for s in outline.walk()
+            ),
             return_exceptions=True,
         )
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
             raise _first_error(failures)
 
-        # Abstract: over all refined sections, in outline order.
-        refined = [
-            SectionText(s.id, s.title, results[plan.step(s.id, CompilationPhase.REFINE).index].text)
+        # Citations: every section's [n] renumbered across the report, in outline order.
+        citations = CitationRegistry()
+        bodies = {
+            s.id: citations.register(
+                s.id,
+                results[plan.step(s.id, CompilationPhase.REFINE).index].text,
+                grounding.for_section(s.id).chunks,
+            )
             for s in outline.walk()
+        }
+
+        # Abstract: over all refined sections, in outline order; it cites nothing.
+        refined = [
+            SectionText(s.id, s.title, check_citations(bodies[s.id], 0)[0]) for s in outline.walk()
         ]
         step = plan.step(None, CompilationPhase.ABSTRACT)
         messages = abstract_messages(outline, refined)
         tokens = max_output_tokens(CompilationPhase.ABSTRACT, 0)
-        results[step.index] = await runner.run(step, messages, tokens, None)
+        results[step.index] = _checked(await runner.run(step, messages, tokens, None), 0)
 
         ordered = [results[index] for index in sorted(results)]
         return CompiledReport(
@@ -157,6 +187,9 @@ class SectionCompiler:
             started_at=started,
             finished_at=_now(),
             state={"metrics": metrics.as_dict()},
+            grounding=grounding,
+            citations=citations,
+            bodies=bodies,
         )
 
     async def _run_section(
@@ -165,15 +198,18 @@ class SectionCompiler:
         plan: Plan,
         outline: Outline,
         section: Section,
+        grounding: Grounding,
         results: dict[int, StepResult],
     ) -> None:
         """One section's DRAFT → EXPAND → REFINE, each phase fed the previous one's text."""
+        # Every phase gets the same numbered chunks, so [n] means the same source throughout.
+        given = grounding.for_section(section.id).chunks
         previous: str | None = None
         for phase in SECTION_PHASES:
             step = plan.step(section.id, phase)
-            messages = section_messages(phase, outline, section, previous)
+            messages = section_messages(phase, outline, section, previous, given)
             tokens = max_output_tokens(phase, section.target_words)
-            result = await runner.run(step, messages, tokens, section.title)
+            result = _checked(await runner.run(step, messages, tokens, section.title), len(given))
             results[step.index] = result
             previous = result.text
 
@@ -190,6 +226,21 @@ class SectionCompiler:
                 To=plan.providers[Role.SECONDARY].label,
                 Steps=len(rerouted),
             )
+
+
+def _checked(result: StepResult, given: int) -> StepResult:
+    """Remove the citations a step's text makes to sources it was not given, and count them."""
+    text, _, removed = check_citations(result.text, given)
+    result.text, result.sources_given, result.citations_removed = text, given, removed
+    if removed:
+        hybrid(
+            Phase=result.step.phase.name,
+            Section=result.step.section_id or "-",
+            Event="CITATIONS",
+            Removed=removed,
+            Given=given,
+        )
+    return result
 
 
 def _first_error(failures: list[BaseException]) -> BaseException:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from reporting.routing import Plan, Step
     from reporting.settings import Settings
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3 added sources, citations and the adaptive routing scores
 _PACKAGES = (
     "langchain-core",
     "langchain-openai",
@@ -45,6 +45,8 @@ def step_record(step: Step) -> dict[str, Any]:
         "planned_role": step.role.value,
         "reason": step.reason.value,
         "rule": step.rule,
+        "relevance": step.relevance,
+        "complexity": step.complexity,
     }
 
 
@@ -77,6 +79,8 @@ def call_record(
         baseline_usd=round(baseline, 6),
         fallback=result.fallback,
         errors=result.errors,
+        sources_given=result.sources_given,
+        citations_removed=result.citations_removed,
     )
     return record
 
@@ -127,6 +131,44 @@ def package_versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             found[name] = None
     return found
+
+
+def sources_record(report: CompiledReport) -> dict[str, Any]:
+    """Provenance: the source files, the chunks each section was given, and what it cited."""
+    grounding, citations = report.grounding, report.citations
+    sections: dict[str, Any] = {}
+    for section in report.outline.walk():
+        given = grounding.for_section(section.id)
+        if not given.files:
+            continue
+        sections[section.id] = {
+            "files": list(given.files),
+            "relevance": given.relevance,
+            "chunks": [
+                {
+                    "id": chunk.id,
+                    "source": chunk.source,
+                    "start": chunk.start,
+                    "score": round(score, 4),
+                    "cited_as": citations.number_of(chunk.id)
+                    if citations.number_of(chunk.id) in citations.by_section[section.id]
+                    else None,
+                }
+                for chunk, score in zip(given.chunks, given.scores, strict=True)
+            ],
+        }
+    return {
+        "top_k": grounding.top_k,
+        "files": [
+            {"path": f.path, "sha256": f.sha256, "chunks": f.chunks} for f in grounding.files
+        ],
+        "sections": sections,
+        "references": [
+            {"number": r.number, "chunk": r.chunk_id, "source": r.source}
+            for r in citations.references()
+        ],
+        "citations_removed": sum(result.citations_removed for result in report.results),
+    }
 
 
 def build_manifest(
@@ -180,6 +222,7 @@ def build_manifest(
             for role, spec in report.plan.providers.items()
         },
         "outputs": outputs,
+        "sources": sources_record(report),
         "calls": calls,
         "metrics": metrics,
     }

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -38,6 +38,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+
+# A source entry: a path or glob relative to the outline file.
+SourcePattern = Annotated[str, Field(min_length=1, max_length=1_000)]
 
 DEFAULT_WORDS = 200
 DEFAULT_PARENT_WORDS = 120
@@ -115,10 +118,14 @@ class Section(BaseModel):
     brief: str = Field("", max_length=200_000, description="What the section must say.")
     points: list[str] = Field(default_factory=list, description="Facts the section must cover.")
     words: int | None = Field(None, ge=20, le=20_000, description="Target length in words.")
+    sources: list[SourcePattern] = Field(
+        default_factory=list, description="Source files for this section (paths or globs)."
+    )
     sections: list[Section] = Field(default_factory=list, description="Subsections.")
 
     _id: str = PrivateAttr(default="")
     _depth: int = PrivateAttr(default=1)
+    _place: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _infer_type(self) -> Section:
@@ -130,6 +137,11 @@ class Section(BaseModel):
     def id(self) -> str:
         """Number of the section in the outline: 1, 1.1, 1.2, 2 …"""
         return self._id
+
+    @property
+    def place(self) -> str:
+        """Where the section is in the outline file, as errors say it: `sections[1].sections[0]`."""
+        return self._place
 
     @property
     def depth(self) -> int:
@@ -159,11 +171,14 @@ class Outline(BaseModel):
     audience: str | None = Field(None, max_length=2_000, description="Who reads the report.")
     tone: str | None = Field(None, max_length=300, description="Voice of the prose.")
     date: dt.date | None = Field(None, description="Date printed on the report.")
+    sources: list[SourcePattern] = Field(
+        default_factory=list, description="Source files for every section (paths or globs)."
+    )
     sections: list[Section] = Field(min_length=1, description="Top-level sections.")
 
     @model_validator(mode="after")
     def _number_sections(self) -> Outline:
-        def number(sections: list[Section], prefix: str, depth: int) -> None:
+        def number(sections: list[Section], prefix: str, depth: int, place: str) -> None:
             if sections and depth > MAX_SECTION_DEPTH:
                 raise ValueError(
                     f"section {prefix.rstrip('.')} has subsections {depth} levels deep; "
@@ -172,9 +187,10 @@ class Outline(BaseModel):
             for index, section in enumerate(sections, start=1):
                 section._id = f"{prefix}{index}"
                 section._depth = depth
-                number(section.sections, f"{section._id}.", depth + 1)
+                section._place = f"{place}sections[{index - 1}]"
+                number(section.sections, f"{section._id}.", depth + 1, f"{section._place}.")
 
-        number(self.sections, "", 1)
+        number(self.sections, "", 1, "")
         return self
 
     def walk(self) -> Iterator[Section]:

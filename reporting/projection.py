@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reporting.grounding import NO_SOURCES, Grounding
 from reporting.manifest import step_record
 from reporting.outline import Outline, Section
 from reporting.phases import CompilationPhase
@@ -37,7 +38,9 @@ def _placeholder(words: int) -> str:
     return " ".join(["text"] * words)
 
 
-def project_plan(outline: Outline, plan: Plan, settings: Settings) -> dict[str, Any]:
+def project_plan(
+    outline: Outline, plan: Plan, settings: Settings, grounding: Grounding = NO_SOURCES
+) -> dict[str, Any]:
     """The plan as JSON-ready data with projected tokens and cost per step and in total."""
     prices = PriceTable(settings)
     primary = plan.providers[Role.PRIMARY]
@@ -60,7 +63,8 @@ def project_plan(outline: Outline, plan: Plan, settings: Settings) -> dict[str, 
                     else CompilationPhase.EXPAND
                 )
                 previous = _placeholder(_expected_words(earlier, section.target_words))
-            messages = section_messages(step.phase, outline, section, previous)
+            given = grounding.for_section(section.id).chunks
+            messages = section_messages(step.phase, outline, section, previous, given)
             title = section.title
         words = sections[step.section_id].target_words if step.section_id else ABSTRACT_WORDS
         input_tokens = sum(estimate_tokens(str(m.content)) for m in messages)

@@ -6,6 +6,7 @@ a template, and the templates render in a sandbox.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,8 +16,10 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from reporting.citations import format_context
 from reporting.outline import Outline, Section
 from reporting.phases import CompilationPhase
+from reporting.sources import Chunk
 
 # Bump when a template changes: cached results of older prompts must not be reused.
 PROMPT_VERSION = "2"
@@ -86,9 +89,13 @@ def excerpt(text: str, words: int) -> str:
 
 
 def section_messages(
-    phase: CompilationPhase, outline: Outline, section: Section, previous: str | None
+    phase: CompilationPhase,
+    outline: Outline,
+    section: Section,
+    previous: str | None,
+    sources: Sequence[Chunk] = (),
 ) -> list[BaseMessage]:
-    """System and user messages of a DRAFT, EXPAND or REFINE call."""
+    """System and user messages of a DRAFT, EXPAND or REFINE call, with its numbered sources."""
     report = _report_context(outline)
     user = _render(
         _TEMPLATE_FILES[phase],
@@ -96,6 +103,7 @@ def section_messages(
         toc=[line.strip() for line in outline.table_of_contents()],
         section=_section_context(section),
         previous=previous or "",
+        sources=format_context(sources),
     )
     return [SystemMessage(_render("system.j2", report=report)), HumanMessage(user)]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from reporting.errors import ConfigError
-from reporting.outline import Outline, SectionType
+from reporting.outline import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
 from reporting.settings import PROVIDER_NAMES, ProviderKind, Settings
 
@@ -32,6 +32,7 @@ class Reason(Enum):
     """Why a step goes where it goes."""
 
     MATRIX = "MATRIX"  # a row of the hybrid routing matrix
+    ADAPTIVE = "ADAPTIVE"  # ROUTING_POLICY=adaptive: source relevance and section complexity
     HYBRID_OFF = "HYBRID_OFF"  # hybrid mode off: everything on the primary
     ABSTRACT_POLICY = "ABSTRACT_POLICY"  # the abstract rule
     COST_LIMIT = "COST_LIMIT"  # MAX_CLOUD_CALLS leaves no call for this step
@@ -127,6 +128,49 @@ def resolve_route(
     raise AssertionError(f"routing matrix has no row for {phase.name} {section_type}")
 
 
+# How much reasoning a section type needs, from 0 (restating facts) to 1 (synthesis, judgement).
+TYPE_COMPLEXITY: dict[SectionType, float] = {
+    SectionType.APPENDIX: 0.1,
+    SectionType.BACKGROUND: 0.2,
+    SectionType.RESULTS: 0.3,
+    SectionType.IMPLEMENTATION: 0.3,
+    SectionType.METHOD: 0.4,
+    SectionType.OTHER: 0.4,
+    SectionType.INTRO: 0.5,
+    SectionType.CONCLUSION: 0.6,
+    SectionType.ANALYSIS: 0.8,
+    SectionType.DISCUSSION: 0.8,
+    SectionType.RECOMMENDATIONS: 0.9,
+}
+COMPLEX_WORDS = 1000  # a section this long or longer counts as fully complex on length
+COMPLEX_POINTS = 8  # likewise for the number of points it must cover
+
+
+def section_complexity(section: Section) -> float:
+    """A section's complexity in [0, 1]: half its type, a quarter each its length and points."""
+    length = min(section.target_words / COMPLEX_WORDS, 1.0)
+    points = min(len(section.points) / COMPLEX_POINTS, 1.0)
+    return round(0.5 * TYPE_COMPLEXITY[section.section_type] + 0.25 * length + 0.25 * points, 2)
+
+
+def adaptive_route(
+    phase: CompilationPhase, relevance: float | None, complexity: float, settings: Settings
+) -> Decision:
+    """DRAFT and EXPAND under ROUTING_POLICY=adaptive: local only if well sourced and simple."""
+    # Facts found in the sources need restating, not reasoning: the local model is enough.
+    least, most = settings.adaptive_min_relevance, settings.adaptive_max_complexity
+    if relevance is None:
+        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} no sources → primary")
+    if relevance < least:
+        why = f"relevance {relevance:.2f} < {least:.2f}"
+        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} {why} → primary")
+    if complexity > most:
+        why = f"relevance {relevance:.2f}, complexity {complexity:.2f} > {most:.2f}"
+        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} {why} → primary")
+    why = f"relevance {relevance:.2f} ≥ {least:.2f}, complexity {complexity:.2f} ≤ {most:.2f}"
+    return Decision(Role.SECONDARY, Reason.ADAPTIVE, f"{phase.name} {why} → secondary")
+
+
 def provider_specs(settings: Settings) -> dict[Role, ProviderSpec]:
     """The primary and secondary providers the settings name."""
     return {
@@ -157,6 +201,8 @@ class Step:
     reason: Reason
     rule: str
     matrix_role: Role
+    relevance: float | None = None  # best source score of the section (None: no sources)
+    complexity: float | None = None  # the section's complexity (None for the abstract)
 
     @property
     def role(self) -> Role:
@@ -192,22 +238,47 @@ class Plan:
         raise KeyError(f"no step {section_id}/{phase.name}")
 
 
+ADAPTIVE_PHASES = (CompilationPhase.DRAFT, CompilationPhase.EXPAND)
+
+
+def _decide(
+    phase: CompilationPhase,
+    section: Section | None,
+    settings: Settings,
+    relevance: Mapping[str, float | None],
+) -> Decision:
+    """The routing policy's decision for one step, before the budget and availability."""
+    section_type = section.section_type if section else None
+    if (
+        section is not None
+        and settings.routing_policy == "adaptive"
+        and settings.vra_hybrid_mode
+        and phase in ADAPTIVE_PHASES
+    ):
+        return adaptive_route(
+            phase, relevance.get(section.id), section_complexity(section), settings
+        )
+    return resolve_route(phase, section_type, settings)
+
+
 def make_plan(
     outline: Outline,
     settings: Settings,
     available: Mapping[Role, bool] | None = None,
+    relevance: Mapping[str, float | None] | None = None,
 ) -> Plan:
     """Route every step, then fit the cloud steps into MAX_CLOUD_CALLS, the abstract first."""
+    # relevance: each section's best source score, which ROUTING_POLICY=adaptive reads.
     specs = provider_specs(settings)
     available = available or {Role.PRIMARY: True, Role.SECONDARY: True}
-    wanted: list[tuple[CompilationPhase, str | None, SectionType | None]] = [
-        (phase, section.id, section.section_type)
-        for section in outline.walk()
-        for phase in SECTION_PHASES
+    relevance = relevance or {}
+    sections = list(outline.walk())
+    wanted: list[tuple[CompilationPhase, Section | None]] = [
+        (phase, section) for section in sections for phase in SECTION_PHASES
     ]
-    wanted.append((CompilationPhase.ABSTRACT, None, None))
+    wanted.append((CompilationPhase.ABSTRACT, None))
 
-    decisions = [resolve_route(phase, kind, settings) for phase, _, kind in wanted]
+    decisions = [_decide(phase, section, settings, relevance) for phase, section in wanted]
     # The abstract's call is allocated before any section's, so sections cannot starve it.
     order = [len(wanted) - 1, *range(len(wanted) - 1)]
     budget = settings.max_cloud_calls
@@ -231,9 +302,10 @@ def make_plan(
                     "SECONDARY_PROVIDER to a local provider"
                 )
         if not available.get(role, True):
+            section = wanted[index][1]
             raise ConfigError(
                 f"{role.value} provider {specs[role].name} is unavailable and step "
-                f"{wanted[index][1] or 'ABSTRACT'} has nowhere else to go"
+                f"{section.id if section else 'ABSTRACT'} has nowhere else to go"
             )
         routed[index] = (role, reason, rule)
 
@@ -241,13 +313,15 @@ def make_plan(
         Step(
             index=index,
             phase=phase,
-            section_id=section_id,
-            section_type=kind,
+            section_id=section.id if section else None,
+            section_type=section.section_type if section else None,
             provider=specs[routed[index][0]],
             reason=routed[index][1],
             rule=routed[index][2],
             matrix_role=decisions[index].role,
+            relevance=relevance.get(section.id) if section else None,
+            complexity=section_complexity(section) if section else None,
         )
-        for index, (phase, section_id, kind) in enumerate(wanted)
+        for index, (phase, section) in enumerate(wanted)
     )
     return Plan(steps=steps, providers=specs, max_cloud_calls=settings.max_cloud_calls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +67,20 @@ class Settings(BaseSettings):
     max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
     retry_backoff_max: float = Field(20.0, ge=0, description="Cap in seconds of the backoff.")
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature of every call.")
+    routing_policy: Literal["matrix", "adaptive"] = Field(
+        "matrix",
+        description="matrix, or adaptive: DRAFT/EXPAND by source relevance and complexity.",
+    )
+    adaptive_min_relevance: float = Field(
+        0.7, ge=0, le=1, description="Adaptive: best source score a section needs to go local."
+    )
+    adaptive_max_complexity: float = Field(
+        0.5, ge=0, le=1, description="Adaptive: highest complexity that may go local."
+    )
+    sources_top_k: int = Field(4, ge=1, le=20, description="Source chunks given to each section.")
+    provenance_appendix: bool = Field(
+        False, description="Append who wrote each section and the sources it drew on."
+    )
     primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
     secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
     report_cache_dir: Path | None = Field(
@@ -80,6 +94,11 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Key of the OpenAI API.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
     ollama_host: str | None = Field(None, description="Address of the Ollama server.")
+
+    @field_validator("routing_policy", mode="before")
+    @classmethod
+    def _lower_policy(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("report_provider", mode="before")
     @classmethod

@@ -38,7 +38,7 @@ def _check_file(path: Path, pattern: str, base: Path, allow_outside: bool) -> Pa
     if not allow_outside and not resolved.is_relative_to(base):
         raise InputError(
             f"source {resolved} (from {pattern!r}) is outside the outline's folder {base}; "
-            "move it inside or allow sources outside the folder"
+            "move it inside the folder, or pass --allow-outside"
         )
     if resolved.suffix.lower() not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))

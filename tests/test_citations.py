@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.citations import CitationRegistry, check_citations, format_context
+from reporting.citations import CitationRegistry, Reference, check_citations, format_context
 from reporting.sources import Chunk, chunk_id
 
 
@@ -71,13 +71,18 @@ def test_registry_renumbers_across_sections_by_chunk() -> None:
         registry.register("1", "again", [A])
 
 
-def test_references_markdown() -> None:
+def test_references_list_numbers_sources_and_quotes() -> None:
     registry = CitationRegistry()
-    assert registry.references_markdown() == ""
+    assert registry.references() == []
     registry.register("s", "See [2] and [1].", [A, C])
-    assert registry.references_markdown() == (
-        "## References\n\n"
-        "[1] notes/c.txt — \"Gamma says 'quoted' things.\"\n\n"
-        '[2] a.md — "Alpha describes the ingestion pipeline and its hourly batch jobs in '
-        'detail…"\n'
-    )
+    assert registry.references() == [
+        Reference(1, "notes/c.txt", "Gamma says 'quoted' things.", C.id),
+        Reference(
+            2,
+            "a.md",
+            "Alpha describes the ingestion pipeline and its hourly batch jobs in detail…",
+            A.id,
+        ),
+    ]
+    assert registry.by_section == {"s": [1, 2]}
+    assert registry.number_of(A.id) == 2

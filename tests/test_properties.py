@@ -172,7 +172,7 @@ def test_compiling_keeps_the_budget_the_headings_and_the_books(
         assert cloud == 0
 
     # Headings: the outline's, in order, whatever the models wrote or failed to write.
-    markdown = report_markdown(report, DATE)
+    markdown = report_markdown(report, DATE, settings)
     assert markdown_headings(markdown) == expected_headings(data)
     steps = 3 * len(expected_headings(data)) + 1
     assert len(report.results) == steps

@@ -9,6 +9,7 @@ from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from reporting.citations import Reference
 from reporting.prompts import templates_dir
 
 # CommonMark's specials plus pandoc's: {attributes}, $math$, ^super^, ~sub~ and &entities;.
@@ -44,6 +45,16 @@ class RenderedSection:
     body: str
 
 
+@dataclass(frozen=True)
+class ProvenanceEntry:
+    """One line of the provenance appendix: a section, who wrote it, what it drew on."""
+
+    id: str
+    title: str
+    writers: str
+    sources: str
+
+
 def byline(author: str | None, date: dt.date) -> str:
     """`Author · 23 November 2026`, or just the date."""
     day = f"{date.day} {date:%B %Y}"
@@ -56,8 +67,10 @@ def render_markdown(
     date: dt.date,
     abstract: str,
     sections: list[RenderedSection],
+    references: list[Reference] | None = None,
+    provenance: list[ProvenanceEntry] | None = None,
 ) -> str:
-    """The whole report as Markdown: title, byline, abstract, numbered sections in order."""
+    """The whole report as Markdown: title, byline, abstract, sections, references, provenance."""
     text = (
         _environment()
         .get_template("report.md.j2")
@@ -66,6 +79,8 @@ def render_markdown(
             byline=byline(author, date),
             abstract=abstract,
             sections=sections,
+            references=references or [],
+            provenance=provenance or [],
         )
     )
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
