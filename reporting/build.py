@@ -41,14 +41,14 @@ def provenance(report: CompiledReport) -> list[ProvenanceEntry]:
     """Per section: the provider and model that wrote each phase, and the sources it cites."""
     entries: list[ProvenanceEntry] = []
     for section in report.outline.walk():
-        writers = [
-            (r.step.phase.name, f"{r.provider.name} {r.provider.model}")
-            for r in report.written_by(section.id)
-        ]
-        if len({who for _, who in writers}) == 1:
-            wrote = f"{writers[0][1]} (every phase)"
+        phases_by_writer: dict[str, list[str]] = {}
+        for result in report.written_by(section.id):
+            writer = f"{result.provider.name} {result.provider.model}"
+            phases_by_writer.setdefault(writer, []).append(result.step.phase.name)
+        if len(phases_by_writer) == 1:
+            wrote = f"{next(iter(phases_by_writer))} (every phase)"
         else:
-            wrote = ", ".join(f"{who} ({phase})" for phase, who in writers)
+            wrote = ", ".join(f"{w} ({', '.join(p)})" for w, p in phases_by_writer.items())
         by_file: dict[str, list[int]] = {}
         for reference in report.citations.references():
             if reference.number in report.citations.by_section.get(section.id, []):

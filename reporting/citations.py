@@ -82,7 +82,8 @@ def check_citations(text: str, given: int) -> tuple[str, list[int], int]:
 
 def first_words(text: str, words: int = REFERENCE_WORDS) -> str:
     """The first words of a text on one line, with an ellipsis if it was cut."""
-    parts = text.split()
+    # Markup-only words ("#", "-", ">") of a Markdown source say nothing to a reader.
+    parts = [word for word in text.split() if any(char.isalnum() for char in word)]
     quoted = " ".join(parts[:words]).replace('"', "'")
     return quoted + ("…" if len(parts) > words else "")
 

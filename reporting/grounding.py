@@ -99,17 +99,18 @@ def ground_outline(
     scopes = list(_scopes(outline))
     if not any(scope for _, scope in scopes):
         return NO_SOURCES
-    problems: list[str] = []
+    problems: dict[str, list[str]] = {}  # place -> problems, places in outline order
     resolved: dict[str, list[Path]] = {}  # place -> files
     for _, scope in scopes:
         for place, pattern in scope:
             if place in resolved:
                 continue
+            problems[place] = []
             try:
                 resolved[place] = resolve_sources([pattern], base, allow_outside)
             except InputError as error:
                 resolved[place] = []
-                problems.append(f"{place}: {error}")
+                problems[place].append(str(error))
     chunks_of: dict[Path, list[Chunk]] = {}
     for place, paths in resolved.items():
         for path in paths:
@@ -119,9 +120,10 @@ def ground_outline(
                 chunks_of[path] = chunk_source(path, base, extract_text(path))
             except InputError as error:
                 chunks_of[path] = []
-                problems.append(f"{place}: {error}")
-    if problems:
-        raise OutlineError(str(outline_path), problems)
+                problems[place].append(str(error))
+    if any(problems.values()):
+        every = [f"{place}: {problem}" for place, found in problems.items() for problem in found]
+        raise OutlineError(str(outline_path), every)
 
     indexes: dict[tuple[Path, ...], SourceIndex] = {}
     sections: dict[str, SectionSources] = {}

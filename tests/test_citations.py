@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from reporting.citations import CitationRegistry, Reference, check_citations, format_context
+from reporting.outline import parse_outline
+from reporting.phases import CompilationPhase
+from reporting.prompts import section_messages
 from reporting.sources import Chunk, chunk_id
 
 
@@ -86,3 +89,22 @@ def test_references_list_numbers_sources_and_quotes() -> None:
     ]
     assert registry.by_section == {"s": [1, 2]}
     assert registry.number_of(A.id) == 2
+
+
+def test_code_is_not_mistaken_for_citations() -> None:
+    text = "Use `rows[2]` here [1]. Bad [7].\n\n```\nvalues[3] = 0\n```\nEnd [2]."
+    clean, cited, removed = check_citations(text, 1)
+    assert clean == "Use `rows[2]` here [1]. Bad.\n\n```\nvalues[3] = 0\n```\nEnd."
+    assert (cited, removed) == ([1], 2)
+
+
+def test_prompts_carry_numbered_sources_only_when_given() -> None:
+    outline = parse_outline({"title": "T", "sections": [{"title": "Intro"}]}, "t.yaml")
+    section = next(outline.walk())
+    for phase in (CompilationPhase.DRAFT, CompilationPhase.EXPAND, CompilationPhase.REFINE):
+        bare = str(section_messages(phase, outline, section, "text")[1].content)
+        grounded = str(section_messages(phase, outline, section, "text", [A, C])[1].content)
+        assert "[1]" not in bare and "sources" not in bare
+        assert grounded.startswith("Numbered sources:\n\n[1] (source: a.md)\nAlpha describes")
+        assert "[2] (source: notes/c.txt)" in grounded
+        assert "cite only the number" in grounded
