@@ -260,6 +260,25 @@ class StepRunner:
             raise GenerationError(f"{step.label} failed: {'; '.join(result.errors)}") from None
         return self._finish(result, started)
 
+    async def call(
+        self, step: Step, messages: list[BaseMessage], max_tokens: int, title: str | None
+    ) -> StepResult:
+        """Run one step on its own provider only: retries but no fallback, failures recorded."""
+        # For `report compare`, where each side must be the provider it claims to be.
+        started = time.monotonic()
+        result = StepResult(step=step, text="", provider=step.provider)
+        result.started_s = round(started - self.t0, 3)
+        spec = step.provider
+        try:
+            await self._attempt(step, spec, messages, max_tokens, title, result)
+        except (ProviderError, CostLimitExceededError) as exc:
+            if spec.is_cloud and not result.reservation_spent:
+                self.budget.release()
+            result.text = ""
+            result.errors.append(f"{spec.label}: {exc}")
+            hybrid(**_label(step), Event="FAILED", Provider=spec.label, Error=exc)
+        return self._finish(result, started)
+
     def _finish(self, result: StepResult, started: float) -> StepResult:
         result.elapsed_s = round(time.monotonic() - started, 3)
         result.latency_s = round(result.latency_s, 3)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -103,6 +103,11 @@ def _settings() -> Settings:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
+]
 AllowOutside = Annotated[
     bool,
     typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
@@ -112,11 +117,9 @@ AllowOutside = Annotated[
 @app.command()
 def build(
     outline: OutlineArg,
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
-    ] = False,
+    out_dir: OutDir = DEFAULT_OUT,
+    quiet: Quiet = False,
+    no_cache: NoCache = False,
     refresh: Annotated[
         list[str] | None,
         typer.Option(
@@ -164,12 +167,10 @@ def batch(
     paths: Annotated[
         list[Path], typer.Argument(help="Outline files or folders of outlines.", show_default=False)
     ],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
+    out_dir: OutDir = DEFAULT_OUT,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built at once.")] = 4,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")] = False,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
-    ] = False,
+    quiet: Quiet = False,
+    no_cache: NoCache = False,
     allow_outside: AllowOutside = False,
 ) -> None:
     """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
@@ -285,6 +286,83 @@ def plan(
 
 
 @app.command()
+def compare(
+    outline: OutlineArg,
+    phases: Annotated[
+        str | None,
+        typer.Option(
+            "--phases", metavar="DRAFT,EXPAND,REFINE,ABSTRACT", help="Phases to compare (all)."
+        ),
+    ] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option("--sections", metavar="IDS", help="Section ids to compare, e.g. 1,2.1 (all)."),
+    ] = None,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Ask the primary which text is better, both orders.")
+    ] = False,
+    out_dir: OutDir = DEFAULT_OUT,
+    quiet: Quiet = False,
+    no_cache: NoCache = False,
+    allow_outside: AllowOutside = False,
+) -> None:
+    """Run chosen calls of OUTLINE on both providers; write <stem>.compare.md and .compare.json."""
+    from reporting.compare_files import prepare_compare, run_compare
+
+    settings = _settings()
+    _configure_logging(settings, quiet)
+    with _guard(settings):
+        prepared = prepare_compare(
+            outline,
+            out_dir,
+            settings,
+            phases=phases,
+            sections=sections,
+            judge=judge,
+            allow_outside=allow_outside,
+            use_cache=not no_cache,
+        )
+        plan = prepared.plan
+        # The plan before any call: what fits under MAX_CLOUD_CALLS, and what does not.
+        planned = Table(title=f"Compare plan for {outline}")
+        for column in ("call", "routed today", "compared", "cloud calls"):
+            planned.add_column(column)
+        for target in plan.targets:
+            planned.add_row(
+                target.label,
+                target.step.role.value,
+                "yes" if target.included else "no: MAX_CLOUD_CALLS",
+                str(target.cloud_calls),
+            )
+        err.print(planned)
+        err.print(
+            f"{plan.cloud_calls} cloud calls reserved of {plan.max_cloud_calls} allowed "
+            f"({len(plan.inputs)} input steps run once, as routed)",
+            markup=False,
+        )
+        result = run_compare(prepared, out_dir, settings, use_cache=not no_cache)
+        table = Table(title="Recommendations")
+        for column in ("phase", "section type", "today", "recommendation", "pairs", "saving"):
+            table.add_column(column)
+        for r in result.run.recommendations:
+            table.add_row(
+                r.phase,
+                r.section_type,
+                r.current_role,
+                r.action,
+                str(r.pairs),
+                f"${r.saving_usd_per_report:.4f}",
+            )
+        out.print(table)
+        metrics = result.record["metrics"]
+        out.print(
+            f"wrote {result.markdown} and {result.json.name}: {len(result.run.pairs)} pairs, "
+            f"{metrics['cloud_calls']} cloud calls of {plan.max_cloud_calls} allowed",
+            markup=False,
+        )
+
+
+@app.command()
 def stats(
     paths: Annotated[
         list[Path] | None,
@@ -298,13 +376,15 @@ def stats(
     ] = None,
 ) -> None:
     """Aggregate every run manifest found: routing, fallbacks, latency, cost and saving."""
-    from reporting.stats import aggregate, load_manifests
+    from reporting.stats import aggregate, load_manifests, pool_comparisons
 
     with _guard():
         manifests, skipped = load_manifests(paths or [DEFAULT_OUT])
-        for note in skipped:
+        pooled, skipped_compare = pool_comparisons(paths or [DEFAULT_OUT])
+        for note in skipped + skipped_compare:
             err.print(f"skipped {note}", markup=False)
         summary = aggregate(manifests)
+        summary["compare"] = pooled
         if html is not None:
             import datetime as dt
 
@@ -319,6 +399,32 @@ def stats(
             out.print_json(data=summary)
         elif html is None:
             _print_stats(summary)
+            _print_pooled(pooled)
+
+
+def _print_pooled(pooled: dict[str, Any]) -> None:
+    """Recommendations pooled over every `report compare` result found."""
+    if not pooled["pairs"]:
+        return
+    table = Table(
+        title=f"Routing recommendations from {pooled['runs']} comparisons, {pooled['pairs']} pairs"
+    )
+    for column in ("phase", "section type", "today", "recommendation", "pairs", "evidence"):
+        table.add_column(column)
+    for r in pooled["recommendations"]:
+        table.add_row(
+            r["phase"],
+            r["section_type"],
+            r["current_role"],
+            r["action"],
+            str(r["pairs"]),
+            r["evidence"],
+        )
+    out.print(table)
+    if pooled["routing_file"]:
+        out.print(
+            "To adopt the moves, use this as ROUTING_FILE:\n" + pooled["routing_file"], markup=False
+        )
 
 
 def _print_stats(summary: dict[str, object]) -> None:

@@ -12,6 +12,7 @@ from enum import Enum
 
 from reporting.errors import ConfigError
 from reporting.outline import Outline, Section, SectionType
+from reporting.overrides import RoutingOverrides, load_routing_file
 from reporting.phases import SECTION_PHASES, CompilationPhase
 from reporting.settings import PROVIDER_NAMES, ProviderKind, Settings
 
@@ -33,6 +34,7 @@ class Reason(Enum):
 
     MATRIX = "MATRIX"  # a row of the hybrid routing matrix
     ADAPTIVE = "ADAPTIVE"  # ROUTING_POLICY=adaptive: source relevance and section complexity
+    OVERRIDE = "OVERRIDE"  # a row of ROUTING_FILE
     HYBRID_OFF = "HYBRID_OFF"  # hybrid mode off: everything on the primary
     ABSTRACT_POLICY = "ABSTRACT_POLICY"  # the abstract rule
     COST_LIMIT = "COST_LIMIT"  # MAX_CLOUD_CALLS leaves no call for this step
@@ -246,9 +248,20 @@ def _decide(
     section: Section | None,
     settings: Settings,
     relevance: Mapping[str, float | None],
+    overrides: RoutingOverrides | None = None,
 ) -> Decision:
     """The routing policy's decision for one step, before the budget and availability."""
     section_type = section.section_type if section else None
+    # ROUTING_FILE rows beat the matrix and the adaptive policy, in hybrid mode only.
+    if (
+        overrides is not None
+        and settings.vra_hybrid_mode
+        and phase is not CompilationPhase.ABSTRACT
+        and (row := overrides.lookup(phase, section_type)) is not None
+    ):
+        key, role = row[0], Role(row[1])
+        rule = f"{phase.name} {key} → {role.value} ({overrides.name})"
+        return Decision(role, Reason.OVERRIDE, rule)
     if (
         section is not None
         and settings.routing_policy == "adaptive"
@@ -272,13 +285,17 @@ def make_plan(
     specs = provider_specs(settings)
     available = available or {Role.PRIMARY: True, Role.SECONDARY: True}
     relevance = relevance or {}
+    # Read once per plan; a broken file is a ConfigError even while hybrid mode is off.
+    overrides = load_routing_file(settings.routing_file) if settings.routing_file else None
     sections = list(outline.walk())
     wanted: list[tuple[CompilationPhase, Section | None]] = [
         (phase, section) for section in sections for phase in SECTION_PHASES
     ]
     wanted.append((CompilationPhase.ABSTRACT, None))
 
-    decisions = [_decide(phase, section, settings, relevance) for phase, section in wanted]
+    decisions = [
+        _decide(phase, section, settings, relevance, overrides) for phase, section in wanted
+    ]
     # The abstract's call is allocated before any section's, so sections cannot starve it.
     order = [len(wanted) - 1, *range(len(wanted) - 1)]
     budget = settings.max_cloud_calls

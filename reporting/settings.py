@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         "matrix",
         description="matrix, or adaptive: DRAFT/EXPAND by source relevance and complexity.",
     )
+    routing_file: Path | None = Field(
+        None,
+        description="YAML file: phase × section type → primary|secondary, overriding the "  # noqa: RUF001
+        "routing matrix.",
+    )
     adaptive_min_relevance: float = Field(
         0.7, ge=0, le=1, description="Adaptive: best source score a section needs to go local."
     )

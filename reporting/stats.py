@@ -11,21 +11,55 @@ from pathlib import Path
 from typing import Any
 
 from reporting.errors import InputError
+from reporting.recommend import Pair, pair_from_dict, recommend, routing_file_text
 
 MANIFEST_SUFFIX = ".run.json"
+COMPARE_SUFFIX = ".compare.json"
+
+
+def find_files(paths: list[Path], suffix: str) -> list[Path]:
+    """Files ending in suffix under the given folders (recursively) or given directly."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{suffix}")))
+        elif path.is_file():
+            # A file named directly is a manifest unless it is a comparison, and vice versa.
+            if path.name.endswith(COMPARE_SUFFIX) == (suffix == COMPARE_SUFFIX):
+                found.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(p.resolve() for p in found))  # a run counts once
 
 
 def find_manifests(paths: list[Path]) -> list[Path]:
     """Manifest files under the given folders (recursively) or given directly."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{MANIFEST_SUFFIX}")))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise InputError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(p.resolve() for p in found))  # a run counts once
+    return find_files(paths, MANIFEST_SUFFIX)
+
+
+def pool_comparisons(paths: list[Path]) -> tuple[dict[str, Any], list[str]]:
+    """Every `report compare` result found, its pairs pooled into one set of recommendations."""
+    pairs: list[Pair] = []
+    runs, skipped = 0, []
+    for path in find_files(paths, COMPARE_SUFFIX):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            found = [pair_from_dict(item) for item in data["pairs"]]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            skipped.append(f"{path}: unreadable comparison ({type(exc).__name__})")
+            continue
+        except ValueError as exc:
+            skipped.append(f"{path}: not a comparison ({exc})")
+            continue
+        runs += 1
+        pairs.extend(found)
+    recommendations = recommend(pairs)
+    return {
+        "runs": runs,
+        "pairs": len(pairs),
+        "recommendations": [r.__dict__ for r in recommendations],
+        "routing_file": routing_file_text(recommendations),
+    }, skipped
 
 
 def load_manifests(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -21,8 +21,15 @@ def md_inline(text: str) -> str:
     return _INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
+def md_cell(text: str) -> str:
+    """A text inside one table cell: pipes escaped, line breaks as <br>."""
+    lines = [line.strip() for line in text.strip().replace("|", "\\|").splitlines()]
+    return re.sub(r"(<br>){3,}", "<br><br>", "<br>".join(lines))
+
+
 @cache
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The Jinja environment of the Markdown templates, with the escaping filters."""
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
         undefined=StrictUndefined,
@@ -32,6 +39,7 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["md_inline"] = md_inline
+    env.filters["md_cell"] = md_cell
     return env
 
 
@@ -72,7 +80,7 @@ def render_markdown(
 ) -> str:
     """The whole report as Markdown: title, byline, abstract, sections, references, provenance."""
     text = (
-        _environment()
+        environment()
         .get_template("report.md.j2")
         .render(
             title=title,

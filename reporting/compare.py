@@ -1,0 +1,385 @@
+"""`report compare`: chosen phase+section calls run on both providers with identical inputs.
+
+Reads as the pipeline: plan what fits under MAX_CLOUD_CALLS → run each section's chain, where
+a compared phase runs on both providers and the side the routing picks today feeds the next
+phase (so both sides of every pair see the same input) → optional judge → pairs, measures and
+recommendations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from langchain_core.messages import BaseMessage
+
+from reporting.cache import PhaseCache
+from reporting.calls import Metrics, Sleep, StepResult, StepRunner
+from reporting.citations import check_citations
+from reporting.errors import ConfigError, GenerationError, InputError
+from reporting.grounding import Grounding
+from reporting.guardrail import CloudBudget
+from reporting.judge import Verdict, combine, judge_messages, parse_choice
+from reporting.logs import hybrid
+from reporting.measures import measure_text
+from reporting.outline import Outline, Section
+from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.pricing import PriceTable
+from reporting.prompts import (
+    ABSTRACT_WORDS,
+    SectionText,
+    abstract_messages,
+    max_output_tokens,
+    section_messages,
+)
+from reporting.providers import ChatModels
+from reporting.recommend import Pair, Recommendation, Side, recommend
+from reporting.routing import Plan, ProviderSpec, Reason, Role, Step, make_plan
+from reporting.settings import Settings
+
+JUDGE_MAX_TOKENS = 80
+ALL_PHASES = (*SECTION_PHASES, CompilationPhase.ABSTRACT)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One phase of one section (or the abstract) to run on both providers."""
+
+    step: Step  # the step as today's routing plans it; its role is the pair's current role
+    included: bool  # False when MAX_CLOUD_CALLS leaves no room for it
+    cloud_calls: int  # cloud calls it needs: the primary's side, and two judge calls
+
+    @property
+    def label(self) -> str:
+        """`2/EXPAND` or `ABSTRACT`."""
+        return self.step.label
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    """What a comparison will run: the pairs that fit, and the steps that give them inputs."""
+
+    targets: tuple[Target, ...]
+    inputs: tuple[Step, ...]  # steps run once, as routed, to feed the compared phases
+    providers: dict[Role, ProviderSpec]
+    max_cloud_calls: int
+    judge: bool
+
+    @property
+    def cloud_calls(self) -> int:
+        """Cloud calls reserved: included pairs and judges, and the input steps on the cloud."""
+        pairs = sum(t.cloud_calls for t in self.targets if t.included)
+        return pairs + sum(1 for step in self.inputs if step.provider.is_cloud)
+
+
+def parse_phases(text: str | None) -> tuple[CompilationPhase, ...]:
+    """`DRAFT,EXPAND` → the phases in pipeline order; every phase when not given."""
+    if not text:
+        return ALL_PHASES
+    names = [part.strip().upper() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in CompilationPhase.__members__]
+    if unknown or not names:
+        known = ",".join(phase.name for phase in ALL_PHASES)
+        raise InputError(f"--phases {text!r}: unknown phase {', '.join(unknown)}; use {known}")
+    return tuple(phase for phase in ALL_PHASES if phase.name in names)
+
+
+def parse_sections(text: str | None, outline: Outline) -> frozenset[str] | None:
+    """`1,2.1` → those section ids (checked against the outline); None means every section."""
+    if not text:
+        return None
+    wanted = {part.strip() for part in text.split(",") if part.strip()}
+    known = [section.id for section in outline.walk()]
+    unknown = sorted(wanted - set(known))
+    if unknown or not wanted:
+        raise InputError(
+            f"--sections {text!r}: no section {', '.join(unknown)}; the outline has "
+            + ", ".join(known)
+        )
+    return frozenset(wanted)
+
+
+def plan_compare(
+    outline: Outline,
+    settings: Settings,
+    grounding: Grounding,
+    phases: Sequence[CompilationPhase],
+    sections: frozenset[str] | None,
+    judge: bool,
+    available: dict[Role, bool] | None = None,
+) -> ComparePlan:
+    """Choose the pairs that fit under MAX_CLOUD_CALLS, in plan order, then their inputs."""
+    if available is not None and not all(available.values()):
+        down = ", ".join(role.value for role, ok in available.items() if not ok)
+        raise ConfigError(f"compare needs both providers; unavailable: {down} (see report doctor)")
+    # Today's routing without the budget: the role each step has on its merits.
+    unlimited = settings.model_copy(update={"max_cloud_calls": 1_000_000})
+    routed = make_plan(outline, unlimited, available, grounding.relevance())
+    providers = dict(routed.providers)
+    primary_cloud = providers[Role.PRIMARY].is_cloud
+    per_pair = (1 + (2 if judge else 0)) if primary_cloud else 0
+    budget = settings.max_cloud_calls
+
+    targets: list[Target] = []
+    for step in routed.steps:
+        if step.phase not in phases:
+            continue
+        if step.section_id is not None and sections is not None and step.section_id not in sections:
+            continue
+        fits = per_pair <= budget
+        budget -= per_pair if fits else 0
+        targets.append(Target(step, fits, per_pair))
+
+    # Inputs: every earlier phase of a compared section, and every section for the abstract.
+    compared = {(t.step.section_id, t.step.phase) for t in targets if t.included}
+    abstract = (None, CompilationPhase.ABSTRACT) in compared
+    inputs: list[Step] = []
+    for section in outline.walk():
+        last = max(
+            (
+                SECTION_PHASES.index(p)
+                for s, p in compared
+                if s == section.id and p in SECTION_PHASES
+            ),
+            default=-1,
+        )
+        if abstract:
+            last = len(SECTION_PHASES) - 1
+        for phase in SECTION_PHASES[: last + 1]:
+            if (section.id, phase) in compared:
+                continue
+            step = routed.step(section.id, phase)
+            if step.provider.is_cloud:
+                if budget > 0:
+                    budget -= 1
+                else:
+                    step = dataclasses.replace(
+                        step,
+                        provider=providers[Role.SECONDARY],
+                        reason=Reason.COST_LIMIT,
+                        rule=f"MAX_CLOUD_CALLS={settings.max_cloud_calls} spent → secondary",
+                    )
+            inputs.append(step)
+    return ComparePlan(tuple(targets), tuple(inputs), providers, settings.max_cloud_calls, judge)
+
+
+@dataclass
+class PairRun:
+    """One compared call: both sides' results, the judge's verdict, and the pair record."""
+
+    target: Target
+    results: dict[Role, StepResult]
+    pair: Pair
+    judge_replies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompareRun:
+    """Everything a comparison produced."""
+
+    outline: Outline
+    plan: ComparePlan
+    pairs: list[PairRun]
+    metrics: Metrics
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    recommendations: list[Recommendation]
+
+
+def _side(result: StepResult, target_words: int, prices: PriceTable) -> Side:
+    """One provider's answer as the recommendation rules see it."""
+    spec = result.provider
+    return Side(
+        provider=spec.name,
+        model=spec.model,
+        measures=measure_text(result.text, target_words),
+        latency_s=round(result.latency_s, 3),
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        cost_usd=round(
+            prices.cost(spec.name, spec.model, result.input_tokens, result.output_tokens), 6
+        ),
+        ok=bool(result.text) and not result.errors,
+    )
+
+
+class Comparison:
+    """Runs a compare plan through the one call path (cache, budget, retries, logs)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: ComparePlan,
+        outline: Outline,
+        grounding: Grounding,
+        *,
+        models: ChatModels | None = None,
+        cache: PhaseCache | None = None,
+        sleep: Sleep = asyncio.sleep,
+        report: str = "",
+    ) -> None:
+        self.settings, self.plan, self.outline, self.grounding = settings, plan, outline, grounding
+        self._owns_models = models is None
+        self.models = models or ChatModels(settings)
+        self.metrics = Metrics()
+        self.prices = PriceTable(settings)
+        self.report = report
+        frame = Plan(steps=(), providers=plan.providers, max_cloud_calls=plan.max_cloud_calls)
+        budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
+        self.runner = StepRunner(
+            settings, frame, self.models, budget, self.metrics, sleep, cache=cache
+        )
+        self.pairs: list[PairRun] = []
+
+    async def run(self) -> CompareRun:
+        """Run every section's chain side by side, then the abstract; close what we opened."""
+        started = dt.datetime.now(dt.UTC)
+        try:
+            texts: dict[str, str] = {}
+            sections = list(self.outline.walk())
+            await asyncio.gather(*(self._section(s, texts) for s in sections))
+            abstract = self._target(None, CompilationPhase.ABSTRACT)
+            if abstract is not None:
+                refined = [
+                    SectionText(s.id, s.title, check_citations(texts[s.id], 0)[0]) for s in sections
+                ]
+                messages = abstract_messages(self.outline, refined)
+                tokens = max_output_tokens(CompilationPhase.ABSTRACT, 0)
+                await self._pair(abstract, messages, tokens, None, ABSTRACT_WORDS, None)
+        finally:
+            if self._owns_models:
+                await self.models.aclose()
+        order = {t.step.index: i for i, t in enumerate(self.plan.targets)}
+        self.pairs.sort(key=lambda run: order[run.target.step.index])
+        return CompareRun(
+            outline=self.outline,
+            plan=self.plan,
+            pairs=self.pairs,
+            metrics=self.metrics,
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            recommendations=recommend([run.pair for run in self.pairs]),
+        )
+
+    def _target(self, section_id: str | None, phase: CompilationPhase) -> Target | None:
+        for target in self.plan.targets:
+            if target.included and (target.step.section_id, target.step.phase) == (
+                section_id,
+                phase,
+            ):
+                return target
+        return None
+
+    def _input(self, section_id: str, phase: CompilationPhase) -> Step | None:
+        for step in self.plan.inputs:
+            if (step.section_id, step.phase) == (section_id, phase):
+                return step
+        return None
+
+    async def _section(self, section: Section, texts: dict[str, str]) -> None:
+        """A section's chain: compared phases on both sides, inputs once, as far as needed."""
+        given = self.grounding.for_section(section.id).chunks
+        previous: str | None = None
+        for phase in SECTION_PHASES:
+            target, step = self._target(section.id, phase), self._input(section.id, phase)
+            if target is None and step is None:
+                break
+            messages = section_messages(phase, self.outline, section, previous, given)
+            tokens = max_output_tokens(phase, section.target_words)
+            if target is not None:
+                text = await self._pair(
+                    target, messages, tokens, section.title, section.target_words, len(given)
+                )
+            else:
+                assert step is not None
+                result = await self.runner.run(step, messages, tokens, section.title)
+                text = check_citations(result.text, len(given))[0]
+            previous = text
+        texts[section.id] = previous or ""
+
+    async def _pair(
+        self,
+        target: Target,
+        messages: list[BaseMessage],
+        tokens: int,
+        title: str | None,
+        target_words: int,
+        sources: int | None,
+    ) -> str:
+        """Both sides of one target with the same messages; return the text that feeds on."""
+        sides = {role: self._as(target.step, role) for role in Role}
+        primary, secondary = await asyncio.gather(
+            *(self.runner.call(sides[role], messages, tokens, title) for role in Role)
+        )
+        results = {Role.PRIMARY: primary, Role.SECONDARY: secondary}
+        for result in results.values():
+            result.text = check_citations(result.text, sources or 0)[0]
+        verdict: Verdict | None = None
+        replies: list[str] = []
+        if self.plan.judge and all(r.text for r in results.values()):
+            verdict, replies = await self._judge(target, title, target_words, results)
+        current = target.step.role
+        pair = Pair(
+            phase=target.step.phase.name,
+            section_id=target.step.section_id,
+            section_type=target.step.section_type.value if target.step.section_type else "abstract",
+            current_role=current.value,
+            primary=_side(primary, target_words, self.prices),
+            secondary=_side(secondary, target_words, self.prices),
+            verdict=verdict,
+            report=self.report,
+        )
+        self.pairs.append(PairRun(target, results, pair, replies))
+        hybrid(
+            Phase=target.step.phase.name,
+            Section=target.step.section_id or "-",
+            Event="COMPARED",
+            Primary=f"{pair.primary.measures.words}w",
+            Secondary=f"{pair.secondary.measures.words}w",
+            Verdict=verdict.value if verdict else None,
+        )
+        # The side today's routing would use feeds the next phase; the other if it failed.
+        chosen = results[current].text or results[current.other].text
+        if not chosen:
+            raise GenerationError(f"{target.label}: both providers failed; nothing to go on with")
+        return chosen
+
+    def _as(self, step: Step, role: Role) -> Step:
+        """The step sent to one role's provider."""
+        spec = self.plan.providers[role]
+        return dataclasses.replace(step, provider=spec, rule=f"compare → {role.value}")
+
+    async def _judge(
+        self,
+        target: Target,
+        title: str | None,
+        target_words: int,
+        results: dict[Role, StepResult],
+    ) -> tuple[Verdict, list[str]]:
+        """Ask the primary twice, both orders, so a preference for one position cancels out."""
+        section = next((s for s in self.outline.walk() if s.id == target.step.section_id), None)
+        brief = section.brief if section else "the abstract of the whole report"
+        name = title or self.outline.title
+        judge = dataclasses.replace(
+            target.step, provider=self.plan.providers[Role.PRIMARY], rule="judge"
+        )
+        primary, secondary = results[Role.PRIMARY].text, results[Role.SECONDARY].text
+        # First order: A is the primary's text; second order: A is the secondary's.
+        orders = [(primary, secondary), (secondary, primary)]
+        replies = await asyncio.gather(
+            *(
+                self.runner.call(
+                    judge,
+                    judge_messages(target.step.phase, name, brief, target_words, a, b),
+                    JUDGE_MAX_TOKENS,
+                    None,
+                )
+                for a, b in orders
+            )
+        )
+        choices = [parse_choice(reply.text) for reply in replies]
+        verdict = combine(choices[0], choices[1])
+        return verdict, [reply.text for reply in replies]

@@ -1,0 +1,162 @@
+"""`report compare` end to end: load, plan, run, then write .compare.md and .compare.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reporting.build import cache_folder, ground
+from reporting.cache import PhaseCache
+from reporting.calls import Sleep
+from reporting.compare import (
+    ComparePlan,
+    CompareRun,
+    Comparison,
+    parse_phases,
+    parse_sections,
+    plan_compare,
+)
+from reporting.files import safe_stem, staged
+from reporting.grounding import Grounding
+from reporting.logs import redact
+from reporting.manifest import file_sha256, package_versions
+from reporting.outline import Outline, load_outline
+from reporting.preflight import preflight
+from reporting.recommend import pair_to_dict, routing_file_text
+from reporting.render.compare import render_compare
+from reporting.routing import Role
+from reporting.settings import Settings
+
+COMPARE_VERSION = 1
+COMPARE_SUFFIX = ".compare.json"
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """The files a comparison wrote and its record."""
+
+    markdown: Path
+    json: Path
+    run: CompareRun
+    record: dict[str, Any]
+
+
+def compare_record(
+    run: CompareRun, settings: Settings, outline_path: Path, routing_file: str
+) -> dict[str, Any]:
+    """The comparison as JSON: plan, pairs with both texts, recommendations, totals."""
+    pairs = []
+    for pair_run in run.pairs:
+        record = pair_to_dict(pair_run.pair)
+        record["texts"] = {role.value: pair_run.results[role].text for role in Role}
+        record["errors"] = {role.value: pair_run.results[role].errors for role in Role}
+        record["judge_replies"] = pair_run.judge_replies
+        pairs.append(record)
+    return {
+        "compare_version": COMPARE_VERSION,
+        "versions": package_versions(),
+        "outline": {
+            "path": str(outline_path),
+            "sha256": file_sha256(outline_path),
+            "title": run.outline.title,
+        },
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat(),
+        "settings": settings.snapshot(),
+        "providers": {
+            role.value: {"provider": spec.name, "model": spec.model, "cloud": spec.is_cloud}
+            for role, spec in run.plan.providers.items()
+        },
+        "judge": run.plan.judge,
+        "plan": [
+            {
+                "section": t.step.section_id,
+                "phase": t.step.phase.name,
+                "current_role": t.step.role.value,
+                "included": t.included,
+                "cloud_calls": t.cloud_calls,
+            }
+            for t in run.plan.targets
+        ],
+        "pairs": pairs,
+        "recommendations": [r.__dict__ for r in run.recommendations],
+        "routing_file": routing_file,
+        "metrics": run.metrics.as_dict() | {"max_cloud_calls": run.plan.max_cloud_calls},
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A comparison ready to run: its outline, sources and plan."""
+
+    outline_path: Path
+    outline: Outline
+    grounding: Grounding
+    plan: ComparePlan
+
+
+def prepare_compare(
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    phases: str | None = None,
+    sections: str | None = None,
+    judge: bool = False,
+    allow_outside: bool = False,
+    use_cache: bool = True,
+    available: dict[Role, bool] | None = None,
+) -> Prepared:
+    """Load the outline, read its sources and plan the comparison; no model is called."""
+    outline = load_outline(outline_path)
+    chosen_phases = parse_phases(phases)
+    chosen_sections = parse_sections(sections, outline)
+    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
+    grounding = ground(outline, outline_path, settings, allow_outside, index_cache)
+    if available is None:
+        available = preflight(settings)
+    plan = plan_compare(
+        outline, settings, grounding, chosen_phases, chosen_sections, judge, available
+    )
+    return Prepared(outline_path, outline, grounding, plan)
+
+
+def run_compare(
+    prepared: Prepared,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    sleep: Sleep = asyncio.sleep,
+) -> CompareResult:
+    """Run a prepared comparison and write both files atomically (none if it fails)."""
+    cache = PhaseCache(cache_folder(settings, out_dir)) if use_cache else None
+    stem = safe_stem(prepared.outline_path.stem)
+    try:
+        comparison = Comparison(
+            settings,
+            prepared.plan,
+            prepared.outline,
+            prepared.grounding,
+            cache=cache,
+            sleep=sleep,
+            report=stem,
+        )
+        run = asyncio.run(comparison.run())
+    finally:
+        if cache is not None:
+            cache.close()
+    routing = routing_file_text(run.recommendations)
+    record = compare_record(run, settings, prepared.outline_path, routing)
+    markdown = render_compare(run, routing, run.started_at.strftime("%Y-%m-%d %H:%M UTC"))
+    names = {"markdown": f"{stem}.compare.md", "json": f"{stem}{COMPARE_SUFFIX}"}
+    with staged(out_dir) as stage:
+        stage(names["markdown"]).write_text(redact(markdown, settings.secrets), encoding="utf-8")
+        stage(names["json"]).write_text(
+            redact(json.dumps(record, indent=2, ensure_ascii=False) + "\n", settings.secrets),
+            encoding="utf-8",
+        )
+    return CompareResult(out_dir / names["markdown"], out_dir / names["json"], run, record)
