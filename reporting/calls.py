@@ -76,6 +76,7 @@ class StepResult:
     last_error: str | None = None  # the latest provider error, for logs
     sources_given: int = 0  # source chunks the prompt held, numbered 1..sources_given
     citations_removed: int = 0  # citations outside 1..sources_given, removed from the text
+    repeats_removed: int = 0  # sentences that repeated an earlier one, removed from the text
 
 
 class StepsStopped(GenerationError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def compare_record(
             for t in run.plan.targets
         ],
         "pairs": pairs,
-        "recommendations": [r.__dict__ for r in run.recommendations],
+        "recommendations": [dataclasses.asdict(r) for r in run.recommendations],
         "routing_file": routing_file,
         "metrics": run.metrics.as_dict() | {"max_cloud_calls": run.plan.max_cloud_calls},
     }

@@ -25,6 +25,7 @@ from reporting.prompts import SectionText, abstract_messages, max_output_tokens,
 from reporting.providers import ChatModels
 from reporting.routing import Plan, Reason, Role, make_plan, resolve_provider
 from reporting.settings import Settings
+from reporting.text import drop_repeated_sentences
 
 
 def _now() -> dt.datetime:
@@ -229,9 +230,11 @@ class SectionCompiler:
 
 
 def _checked(result: StepResult, given: int) -> StepResult:
-    """Remove the citations a step's text makes to sources it was not given, and count them."""
-    text, _, removed = check_citations(result.text, given)
+    """Remove repeated sentences, and citations of sources the step was not given; count both."""
+    text, repeats = drop_repeated_sentences(result.text)
+    text, _, removed = check_citations(text, given)
     result.text, result.sources_given, result.citations_removed = text, given, removed
+    result.repeats_removed = repeats
     if removed:
         hybrid(
             Phase=result.step.phase.name,

@@ -81,6 +81,7 @@ def call_record(
         errors=result.errors,
         sources_given=result.sources_given,
         citations_removed=result.citations_removed,
+        repeats_removed=result.repeats_removed,
     )
     return record
 

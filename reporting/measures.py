@@ -9,13 +9,14 @@ from typing import Any
 
 import textstat
 
+from reporting.text import sentence_key
+
 # Markdown that is not prose: list markers, heading hashes, quote marks at a line's start.
 _LINE_MARKER = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|#{1,6}\s+|>\s*)+", re.MULTILINE)
 # Emphasis and code marks inside a line: **bold**, *italic*, __bold__, `code`.
 _EMPHASIS = re.compile(r"\*{1,3}|_{2,3}|`+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"\w", re.UNICODE)
-_NOT_WORD = re.compile(r"[^\w\s]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,6 @@ def _sentences(plain: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_BREAK.split(plain) if _WORD.search(part)]
 
 
-def _normalise(sentence: str) -> str:
-    """A sentence in lower case, without punctuation and with single spaces."""
-    return " ".join(_NOT_WORD.sub(" ", sentence.casefold()).split())
-
-
 def count_words(text: str) -> int:
     """Words of a text without its Markdown marks: tokens with at least one letter or digit."""
     return sum(1 for token in _plain(text).split() if _WORD.search(token))
@@ -55,7 +51,7 @@ def count_words(text: str) -> int:
 
 def repeated_sentences(text: str) -> int:
     """Extra copies of sentences that occur more than once, compared after normalising."""
-    counts = Counter(_normalise(s) for s in _sentences(_plain(text)))
+    counts = Counter(sentence_key(s) for s in _sentences(_plain(text)))
     return sum(n - 1 for sentence, n in counts.items() if sentence and n > 1)
 
 

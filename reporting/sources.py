@@ -12,6 +12,7 @@ from pathlib import Path
 from reporting.errors import InputError
 
 SUPPORTED_SUFFIXES = frozenset({".md", ".txt", ".pdf", ".docx"})
+MAX_SOURCE_BYTES = 50_000_000  # a bigger file is almost surely not meant as a report's source
 CHUNK_SIZE = 800  # characters per chunk, at most
 CHUNK_OVERLAP = 100  # characters shared by neighbouring chunks
 _GLOB_CHARS = frozenset("*?[")
@@ -127,6 +128,11 @@ def extract_text(path: Path) -> str:
     """Return the plain text of a .md, .txt, .pdf or .docx source."""
     suffix = path.suffix.lower()
     try:
+        size = path.stat().st_size
+        if size > MAX_SOURCE_BYTES:
+            raise InputError(
+                f"source {path}: {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,} per file"
+            )
         if suffix in {".md", ".txt"}:
             return _read_plain(path)
         if suffix == ".pdf":

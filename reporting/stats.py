@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -57,7 +58,7 @@ def pool_comparisons(paths: list[Path]) -> tuple[dict[str, Any], list[str]]:
     return {
         "runs": runs,
         "pairs": len(pairs),
-        "recommendations": [r.__dict__ for r in recommendations],
+        "recommendations": [dataclasses.asdict(r) for r in recommendations],
         "routing_file": routing_file_text(recommendations),
     }, skipped
 

@@ -82,6 +82,42 @@ def drop_meta_paragraphs(text: str) -> str:
     return "\n\n".join(kept) if kept else text
 
 
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_NOT_WORD = re.compile(r"[^\w\s]+")
+_PROSE_START = re.compile(r"^\s*(?:[-*+|>#]|\d+[.)]\s|```|~~~)")
+
+
+def sentence_key(sentence: str) -> str:
+    """A sentence compared loosely: lower case, no punctuation, single spaces."""
+    return " ".join(_NOT_WORD.sub(" ", sentence.casefold()).split())
+
+
+def drop_repeated_sentences(text: str) -> tuple[str, int]:
+    """Remove prose sentences that repeat an earlier one of the text; return the count removed."""
+    # Small models loop ("The stall ends. The stall ends."); a reader must never see it.
+    # Lists, tables, quotes, headings and code are left as they are.
+    seen: set[str] = set()
+    removed = 0
+    paragraphs = []
+    in_code = False
+    for paragraph in re.split(r"\n\s*\n", text):
+        if in_code or any(_PROSE_START.match(line) for line in paragraph.split("\n")):
+            in_code ^= paragraph.count("```") % 2 == 1
+            paragraphs.append(paragraph)
+            continue
+        kept = []
+        for sentence in _SENTENCE_SPLIT.split(paragraph.strip()):
+            key = sentence_key(sentence)
+            if key and len(key.split()) >= 3 and key in seen:
+                removed += 1
+                continue
+            seen.add(key)
+            kept.append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs), removed
+
+
 def unwrap_fence(text: str) -> str:
     """Unwrap a reply that was entirely inside one ```markdown fence."""
     match = _WRAPPING_FENCE.match(text)

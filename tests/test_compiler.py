@@ -175,3 +175,14 @@ def test_model_headings_are_demoted(outline_file: Path) -> None:
     body = report.body("1")
     assert "#" not in body
     assert body == "**My own heading**\n\nBody text."
+
+
+def test_a_looping_model_reaches_the_reader_once_and_the_loop_is_counted(
+    outline_file: Path,
+) -> None:
+    settings = load_settings(**HYBRID)
+    loop = "The queue drains at noon every day. " * 4 + "Then traffic falls."
+    fakes = FakeProviders({"openai": lambda n: loop, "local": lambda n: loop})
+    report = _compiler(settings, fakes).compile(load_outline(outline_file))
+    assert report.body("1") == "The queue drains at noon every day. Then traffic falls."
+    assert all(result.repeats_removed == 3 for result in report.results)

@@ -107,6 +107,16 @@ def test_broken_pdf_and_docx_are_input_errors(tmp_path: Path) -> None:
         extract_text(tmp_path / "x.docx")
 
 
+def test_oversized_source_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reporting.sources.MAX_SOURCE_BYTES", 10)
+    big = tmp_path / "dump.txt"
+    big.write_text("eleven char")
+    with pytest.raises(InputError, match=r"dump\.txt: 11 bytes; the limit is 10 per file"):
+        extract_text(big)
+
+
 # --- resolving paths ----------------------------------------------------------------------
 
 

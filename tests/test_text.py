@@ -10,6 +10,7 @@ from reporting.text import (
     clean_section_text,
     demote_headings,
     drop_meta_paragraphs,
+    drop_repeated_sentences,
     strip_preamble,
     strip_think,
     trim_to_sentence,
@@ -288,3 +289,18 @@ def test_clean_is_idempotent_on_its_own_output() -> None:
 )
 def test_trim_to_sentence(raw: str, expected: str) -> None:
     assert trim_to_sentence(raw) == expected
+
+
+def test_repeated_sentences_are_removed_from_prose_only() -> None:
+    loop = "The stall ends at 250 ms. " * 3 + "Then it recovers."
+    text = f"{loop}\n\n- a list item\n- a list item\n\n```\nx = 1. x = 1. x = 1.\n```"
+    clean, removed = drop_repeated_sentences(text)
+    assert removed == 2
+    assert clean.startswith("The stall ends at 250 ms. Then it recovers.\n\n- a list item\n")
+    assert "x = 1. x = 1. x = 1." in clean
+
+
+def test_repeats_are_found_across_paragraphs_but_short_sentences_stay() -> None:
+    text = "Yes. It works well here.\n\nYes. It works well, here!\n\nA new point."
+    clean, removed = drop_repeated_sentences(text)
+    assert (clean, removed) == ("Yes. It works well here.\n\nYes.\n\nA new point.", 1)
