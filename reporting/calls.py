@@ -120,8 +120,9 @@ def _is_retryable(cap: float) -> Callable[[BaseException], bool]:
     return check
 
 
-def _label(step: Step) -> dict[str, str]:
-    return {"Phase": step.phase.name, "Section": step.section_id or "-"}
+def _label(step: Step) -> dict[str, str | None]:
+    call = step.reason.value if step.reason in (Reason.COMPARE, Reason.JUDGE) else None
+    return {"Phase": step.phase.name, "Section": step.section_id or "-", "Call": call}
 
 
 class StepRunner:

@@ -350,7 +350,9 @@ class Comparison:
     def _as(self, step: Step, role: Role) -> Step:
         """The step sent to one role's provider."""
         spec = self.plan.providers[role]
-        return dataclasses.replace(step, provider=spec, rule=f"compare → {role.value}")
+        return dataclasses.replace(
+            step, provider=spec, reason=Reason.COMPARE, rule=f"compare → {role.value}"
+        )
 
     async def _judge(
         self,
@@ -364,7 +366,10 @@ class Comparison:
         brief = section.brief if section else "the abstract of the whole report"
         name = title or self.outline.title
         judge = dataclasses.replace(
-            target.step, provider=self.plan.providers[Role.PRIMARY], rule="judge"
+            target.step,
+            provider=self.plan.providers[Role.PRIMARY],
+            reason=Reason.JUDGE,
+            rule="judge",
         )
         primary, secondary = results[Role.PRIMARY].text, results[Role.SECONDARY].text
         # First order: A is the primary's text; second order: A is the secondary's.

@@ -39,6 +39,8 @@ class Reason(Enum):
     ABSTRACT_POLICY = "ABSTRACT_POLICY"  # the abstract rule
     COST_LIMIT = "COST_LIMIT"  # MAX_CLOUD_CALLS leaves no call for this step
     UNAVAILABLE = "UNAVAILABLE"  # preflight found the planned provider unusable
+    COMPARE = "COMPARE"  # one side of a `report compare` pair
+    JUDGE = "JUDGE"  # the primary judging a `report compare` pair
 
 
 @dataclass(frozen=True)

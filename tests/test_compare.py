@@ -118,6 +118,8 @@ def test_judge_asks_both_orders_and_recommends_the_secondary(
     assert sum("Car 1 sends" in a for a in firsts) == 2
     record = _record(tmp_path / "out")
     assert [p["verdict"] for p in record["pairs"]] == ["secondary", "secondary"]
+    assert stderr.count("| Call=JUDGE | Provider=OPENAI | Model=gpt-4o") == 4
+    assert stderr.count("| Call=COMPARE | Provider=LOCAL | Model=llama3:8b") == 2
     assert {(r["phase"], r["section_type"], r["action"]) for r in record["recommendations"]} == {
         ("DRAFT", "intro", "move to secondary"),
         ("DRAFT", "recommendations", "move to secondary"),
@@ -151,6 +153,7 @@ def test_files_show_both_texts_side_by_side_with_recommendations(
     row = next(line for line in markdown.splitlines() if line.startswith("| text |"))
     assert "Truck 40 sends" in row and "Car 6 sends" in row
     assert "| words / target |" in markdown
+    assert "Judge" not in markdown and "\n\n### REFINE of 1 Introduction\n" in markdown
     record = _record(tmp_path / "out")
     pair = record["pairs"][0]
     assert pair["texts"]["primary"].startswith("Truck 1 sends")

@@ -31,6 +31,9 @@ def make_openai_model(
         max_retries=0,
         temperature=settings.temperature,
         http_async_client=http_async_client,
+        # No custom transport: httpx keeps honouring HTTP(S)_PROXY/NO_PROXY, and
+        # langchain-openai does not warn on every build that it would shadow them.
+        http_socket_options=(),
     )
 
 
