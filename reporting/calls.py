@@ -77,6 +77,7 @@ class StepResult:
     sources_given: int = 0  # source chunks the prompt held, numbered 1..sources_given
     citations_removed: int = 0  # citations outside 1..sources_given, removed from the text
     repeats_removed: int = 0  # sentences that repeated an earlier one, removed from the text
+    citations_attributed: int = 0  # citations added to sentences that restate a given chunk
 
 
 class StepsStopped(GenerationError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from reporting.sources import Chunk
+from reporting.text import map_prose_sentences
 
 # A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)" or reference "[1]:".
 _GROUP = re.compile(r"\[(?P<nums>\s*\d+(?:\s*,\s*\d+)*\s*)\](?![(:])")
@@ -78,6 +80,59 @@ def check_citations(text: str, given: int) -> tuple[str, list[int], int]:
     """Keep citations [n] with 1 <= n <= given; return (text, cited in order, removed count)."""
     # Handles [1], [1, 3] and [2][3]; invented numbers (0 or > given) are removed.
     return _rewrite(text, given)
+
+
+# Attribution: an uncited sentence gets [n] when most of its content words come from chunk n.
+ATTRIBUTION_SHARE = 0.6  # share of the sentence's content words found in the chunk
+ATTRIBUTION_MIN_WORDS = 4  # shorter sentences say too little to attribute
+_CONTENT_WORD = re.compile(r"\w{3,}")
+_TRAILING_PUNCT = re.compile(r"([.!?][\"'\u201d\u2019)]*)$")
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    """bm25s's English stop words (imported late: bm25s pulls in NumPy)."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-case words of three or more characters that are not English stop words."""
+    return {word for word in _CONTENT_WORD.findall(text.lower()) if word not in _stopwords()}
+
+
+def best_support(sentence: str, chunks: Sequence[Chunk]) -> tuple[int, float] | None:
+    """The chunk number (1-based) holding the largest share of a sentence's content words."""
+    words = _content_words(sentence)
+    if len(words) < ATTRIBUTION_MIN_WORDS or not chunks:
+        return None
+    shares = [len(words & _content_words(chunk.text)) / len(words) for chunk in chunks]
+    best = max(range(len(shares)), key=lambda i: (shares[i], -i))
+    return best + 1, shares[best]
+
+
+def attribute(text: str, chunks: Sequence[Chunk]) -> tuple[str, int]:
+    """Cite [n] after prose sentences without a citation that mostly restate chunk n."""
+    # Small models copy facts from their sources but rarely cite them. A sentence whose
+    # content words are mostly one given chunk's is supported by it, checkably; others stay
+    # uncited. Nothing is cited that the call was not given.
+    added = 0
+
+    def cite(sentence: str) -> str:
+        nonlocal added
+        if _GROUP.search(sentence):
+            return sentence
+        support = best_support(sentence, chunks)
+        if support is None or support[1] < ATTRIBUTION_SHARE:
+            return sentence
+        added += 1
+        number = support[0]
+        if _TRAILING_PUNCT.search(sentence):
+            return _TRAILING_PUNCT.sub(rf" [{number}]\1", sentence, count=1)
+        return f"{sentence} [{number}]"
+
+    return map_prose_sentences(text, cite), added
 
 
 def first_words(text: str, words: int = REFERENCE_WORDS) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from reporting.cache import PhaseCache
 from reporting.calls import Metrics, Observer, Sleep, StepResult, StepRunner, StepsStopped
-from reporting.citations import CitationRegistry, check_citations
+from reporting.citations import CitationRegistry, attribute, check_citations
 from reporting.errors import ReportingError
 from reporting.grounding import NO_SOURCES, Grounding
 from reporting.guardrail import CloudBudget
@@ -211,6 +211,8 @@ class SectionCompiler:
             messages = section_messages(phase, outline, section, previous, given)
             tokens = max_output_tokens(phase, section.target_words)
             result = _checked(await runner.run(step, messages, tokens, section.title), len(given))
+            if phase is CompilationPhase.REFINE and self.settings.citation_attribution:
+                result.text, result.citations_attributed = attribute(result.text, given)
             results[step.index] = result
             previous = result.text
 

@@ -82,6 +82,7 @@ def call_record(
         sources_given=result.sources_given,
         citations_removed=result.citations_removed,
         repeats_removed=result.repeats_removed,
+        citations_attributed=result.citations_attributed,
     )
     return record
 
@@ -169,6 +170,7 @@ def sources_record(report: CompiledReport) -> dict[str, Any]:
             for r in citations.references()
         ],
         "citations_removed": sum(result.citations_removed for result in report.results),
+        "citations_attributed": sum(result.citations_attributed for result in report.results),
     }
 
 

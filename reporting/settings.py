@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="Adaptive: highest complexity that may go local."
     )
     sources_top_k: int = Field(4, ge=1, le=20, description="Source chunks given to each section.")
+    citation_attribution: bool = Field(
+        True, description="Cite uncited sentences that mostly restate one given source chunk."
+    )
     provenance_appendix: bool = Field(
         False, description="Append who wrote each section and the sources it drew on."
     )

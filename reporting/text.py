@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 
@@ -92,12 +93,11 @@ def sentence_key(sentence: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", sentence.casefold()).split())
 
 
-def drop_repeated_sentences(text: str) -> tuple[str, int]:
-    """Remove prose sentences that repeat an earlier one of the text; return the count removed."""
-    # Small models loop ("The stall ends. The stall ends."); a reader must never see it.
-    # Lists, tables, quotes, headings and code are left as they are.
-    seen: set[str] = set()
-    removed = 0
+def map_prose_sentences(text: str, rewrite: Callable[[str], str | None]) -> str:
+    """Pass every sentence of the prose paragraphs through rewrite (None drops it), in order.
+
+    Lists, tables, quotes, headings and code are left exactly as they are.
+    """
     paragraphs = []
     in_code = False
     for paragraph in re.split(r"\n\s*\n", text):
@@ -105,17 +105,32 @@ def drop_repeated_sentences(text: str) -> tuple[str, int]:
             in_code ^= paragraph.count("```") % 2 == 1
             paragraphs.append(paragraph)
             continue
-        kept = []
-        for sentence in _SENTENCE_SPLIT.split(paragraph.strip()):
-            key = sentence_key(sentence)
-            if key and len(key.split()) >= 3 and key in seen:
-                removed += 1
-                continue
-            seen.add(key)
-            kept.append(sentence)
+        kept = [
+            new
+            for sentence in _SENTENCE_SPLIT.split(paragraph.strip())
+            if (new := rewrite(sentence)) is not None
+        ]
         if kept:
             paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs), removed
+    return "\n\n".join(paragraphs)
+
+
+def drop_repeated_sentences(text: str) -> tuple[str, int]:
+    """Remove prose sentences that repeat an earlier one of the text; return the count removed."""
+    # Small models loop ("The stall ends. The stall ends."); a reader must never see it.
+    seen: set[str] = set()
+    removed = 0
+
+    def once(sentence: str) -> str | None:
+        nonlocal removed
+        key = sentence_key(sentence)
+        if key and len(key.split()) >= 3 and key in seen:
+            removed += 1
+            return None
+        seen.add(key)
+        return sentence
+
+    return map_prose_sentences(text, once), removed
 
 
 def unwrap_fence(text: str) -> str:

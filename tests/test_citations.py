@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.citations import CitationRegistry, Reference, check_citations, format_context
+from reporting.citations import (
+    CitationRegistry,
+    Reference,
+    attribute,
+    check_citations,
+    format_context,
+)
 from reporting.outline import parse_outline
 from reporting.phases import CompilationPhase
 from reporting.prompts import section_messages
@@ -108,3 +114,54 @@ def test_prompts_carry_numbered_sources_only_when_given() -> None:
         assert grounded.startswith("Numbered sources:\n\n[1] (source: a.md)\nAlpha describes")
         assert "[2] (source: notes/c.txt)" in grounded
         assert "cite only the number" in grounded
+
+
+LATENCY = chunk(
+    "timeline.md", "At 07:14 UTC the PUT latency of the bucket tier rose to 2.4 seconds."
+)
+TICKETS = chunk(
+    "impact.txt", "Customer impact: 1,840 customers failed uploads; support got 312 tickets."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "added"),
+    [
+        (
+            "The PUT latency of the bucket tier rose to 2.4 seconds.",
+            "The PUT latency of the bucket tier rose to 2.4 seconds [1].",
+            1,
+        ),
+        (
+            "Support got 312 tickets from 1,840 customers with failed uploads!",
+            "Support got 312 tickets from 1,840 customers with failed uploads [2]!",
+            1,
+        ),
+        # Already cited, unsupported, or too short: left alone.
+        ("Latency of the bucket tier rose [2].", "Latency of the bucket tier rose [2].", 0),
+        (
+            "The team enjoyed the offsite and the pasta.",
+            "The team enjoyed the offsite and the pasta.",
+            0,
+        ),
+        ("Latency rose.", "Latency rose.", 0),
+        # Lists and code are not prose.
+        ("- PUT latency of the bucket tier rose", "- PUT latency of the bucket tier rose", 0),
+        (
+            "```\nPUT latency of the bucket tier rose\n```",
+            "```\nPUT latency of the bucket tier rose\n```",
+            0,
+        ),
+    ],
+)
+def test_attribution_cites_sentences_that_restate_one_chunk(
+    text: str, expected: str, added: int
+) -> None:
+    assert attribute(text, [LATENCY, TICKETS]) == (expected, added)
+
+
+def test_attribution_needs_chunks_and_only_cites_what_was_given() -> None:
+    sentence = "The PUT latency of the bucket tier rose to 2.4 seconds."
+    assert attribute(sentence, []) == (sentence, 0)
+    cited, added = attribute(sentence + " " + sentence.replace("PUT", "GET"), [LATENCY])
+    assert added == 2 and check_citations(cited, 1)[2] == 0

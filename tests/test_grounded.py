@@ -248,3 +248,42 @@ def test_plan_shows_the_adaptive_scores(grounded: Path, hybrid_env: pytest.Monke
     assert lessons["relevance"] < 0.7
     # ADAPTIVE decides DRAFT and EXPAND only; REFINE keeps the matrix.
     assert calls[("2", "REFINE")]["reason"] == "MATRIX"
+
+
+def copying_reply(body: dict[str, Any]) -> str:
+    """A model that restates the last line of its first source and never cites."""
+    prompt = last_user_text(body)
+    if "[1] (source: " not in prompt:
+        return "An abstract without sources."
+    first = prompt.split("[1] (source: ", 1)[1].split("[2] (source: ", 1)[0]
+    fact = [line for line in (TIMELINE + IMPACT).splitlines() if line in first][-1]
+    return f"In short: {fact} The team met on Friday afternoon to talk."
+
+
+@pytest.mark.parametrize("attribution", ["true", "false"])
+def test_sentences_restating_a_source_are_cited_for_a_model_that_does_not(
+    grounded: Path,
+    tmp_path: Path,
+    hybrid_env: pytest.MonkeyPatch,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+    attribution: str,
+) -> None:
+    openai_server.reply = ollama_server.reply = copying_reply
+    hybrid_env.setenv("CITATION_ATTRIBUTION", attribution)
+    code, stderr = _build(grounded, tmp_path / "out")
+    assert code == 0, stderr
+    markdown = (tmp_path / "out" / "incident.md").read_text(encoding="utf-8")
+    manifest = read_manifest(tmp_path / "out", "incident")
+    timeline = markdown.split("## 1 Timeline\n", 1)[1].split("\n## ", 1)[0].strip()
+    if attribution == "false":
+        assert "[" not in markdown and "## References" not in markdown
+        assert manifest["sources"]["citations_attributed"] == 0
+        return
+    # The copied sentence is cited; the one about Friday is not.
+    assert timeline.startswith("In short: The firmware rollout on rack group B was paused")
+    assert "seven racks were updated [1]. The team met on Friday afternoon to talk." in timeline
+    assert "\\[1\\] notes/timeline.md" in markdown
+    assert manifest["sources"]["citations_attributed"] == 3
+    refine = [c for c in manifest["calls"] if c["phase"] == "REFINE"]
+    assert [c["citations_attributed"] for c in refine] == [1, 1, 1]
