@@ -151,6 +151,7 @@ class Reference:
     source: str
     quote: str
     chunk_id: str
+    page: int | None = None  # the PDF page the quoted chunk starts on
 
 
 class CitationRegistry:
@@ -195,6 +196,6 @@ class CitationRegistry:
     def references(self) -> list[Reference]:
         """The References list, in number order."""
         return [
-            Reference(number, chunk.source, first_words(chunk.text), chunk.id)
+            Reference(number, chunk.source, first_words(chunk.text), chunk.id, chunk.page)
             for number, chunk in enumerate(self._chunks, start=1)
         ]

@@ -10,7 +10,7 @@ from pathlib import Path
 from reporting.errors import InputError, OutlineError
 from reporting.outline import Outline, Section
 from reporting.retrieval import SourceIndex
-from reporting.sources import Chunk, chunk_source, extract_text, resolve_sources
+from reporting.sources import Chunk, chunk_source, extract, resolve_sources
 from reporting.sources import relative_source as _relative
 
 
@@ -117,7 +117,7 @@ def ground_outline(
             if path in chunks_of:
                 continue
             try:
-                chunks_of[path] = chunk_source(path, base, extract_text(path))
+                chunks_of[path] = chunk_source(path, base, extract(path))
             except InputError as error:
                 chunks_of[path] = []
                 problems[place].append(str(error))

@@ -151,6 +151,7 @@ def sources_record(report: CompiledReport) -> dict[str, Any]:
                     "id": chunk.id,
                     "source": chunk.source,
                     "start": chunk.start,
+                    "page": chunk.page,
                     "score": round(score, 4),
                     "cited_as": citations.number_of(chunk.id)
                     if citations.number_of(chunk.id) in citations.by_section[section.id]
@@ -166,7 +167,7 @@ def sources_record(report: CompiledReport) -> dict[str, Any]:
         ],
         "sections": sections,
         "references": [
-            {"number": r.number, "chunk": r.chunk_id, "source": r.source}
+            {"number": r.number, "chunk": r.chunk_id, "source": r.source, "page": r.page}
             for r in citations.references()
         ],
         "citations_removed": sum(result.citations_removed for result in report.results),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import glob
 import hashlib
 import os
@@ -26,6 +27,19 @@ class Chunk:
     source: str
     text: str
     start: int
+    page: int | None = None  # the PDF page the chunk starts on, from 1
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """A source's plain text, and where each PDF page starts in it (empty for other types)."""
+
+    text: str
+    page_starts: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that holds a character offset, None for a source without pages."""
+        return bisect.bisect_right(self.page_starts, offset) if self.page_starts else None
 
 
 def _is_glob(pattern: str) -> bool:
@@ -83,7 +97,7 @@ def _read_plain(path: Path) -> str:
         ) from None
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(path: Path) -> Extracted:
     """Extract the text of every page of a PDF, pages separated by blank lines."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -95,7 +109,12 @@ def _read_pdf(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except PyPdfError as error:
         raise InputError(f"source {path}: not a readable PDF ({error})") from None
-    return "\n\n".join(text.strip() for text in pages if text.strip())
+    text, starts = "", []
+    for page in pages:
+        starts.append(len(text) + (2 if text else 0))  # an empty page starts where the next does
+        if page.strip():
+            text = f"{text}\n\n{page.strip()}" if text else page.strip()
+    return Extracted(text, tuple(starts))
 
 
 def _read_docx(path: Path) -> str:
@@ -126,6 +145,11 @@ def _read_docx(path: Path) -> str:
 
 def extract_text(path: Path) -> str:
     """Return the plain text of a .md, .txt, .pdf or .docx source."""
+    return extract(path).text
+
+
+def extract(path: Path) -> Extracted:
+    """The plain text of a .md, .txt, .pdf or .docx source, with PDF page offsets."""
     suffix = path.suffix.lower()
     try:
         size = path.stat().st_size
@@ -134,11 +158,11 @@ def extract_text(path: Path) -> str:
                 f"source {path}: {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,} per file"
             )
         if suffix in {".md", ".txt"}:
-            return _read_plain(path)
+            return Extracted(_read_plain(path))
         if suffix == ".pdf":
             return _read_pdf(path)
         if suffix == ".docx":
-            return _read_docx(path)
+            return Extracted(_read_docx(path))
     except OSError as error:
         raise InputError(f"source {path}: cannot be read ({error.strerror or error})") from None
     raise InputError(f"source {path}: unsupported file type {suffix or '(none)'}")
@@ -154,8 +178,9 @@ def chunk_id(source: str, text: str) -> str:
     return f"{source}#{hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]}"
 
 
-def chunk_source(path: Path, base: Path, text: str) -> list[Chunk]:
+def chunk_source(path: Path, base: Path, text: str | Extracted) -> list[Chunk]:
     """Split one source's text into overlapping chunks with stable ids (repeats dropped)."""
+    extracted = text if isinstance(text, Extracted) else Extracted(text)
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     source = relative_source(path, base)
@@ -164,13 +189,14 @@ def chunk_source(path: Path, base: Path, text: str) -> list[Chunk]:
     )
     chunks: list[Chunk] = []
     seen: set[str] = set()
-    for document in splitter.create_documents([text]):
+    for document in splitter.create_documents([extracted.text]):
         body = document.page_content
         identifier = chunk_id(source, body)
         if not body.strip() or identifier in seen:
             continue  # the same text twice in one source says nothing new
         seen.add(identifier)
-        chunks.append(Chunk(identifier, source, body, int(document.metadata["start_index"])))
+        start = int(document.metadata["start_index"])
+        chunks.append(Chunk(identifier, source, body, start, extracted.page_at(start)))
     return chunks
 
 
@@ -178,5 +204,5 @@ def load_chunks(paths: list[Path], base: Path) -> list[Chunk]:
     """Extract and chunk every source, in the order given."""
     chunks: list[Chunk] = []
     for path in paths:
-        chunks.extend(chunk_source(path, base, extract_text(path)))
+        chunks.extend(chunk_source(path, base, extract(path)))
     return chunks

@@ -8,7 +8,14 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from reporting.render.markdown import RenderedSection, byline, md_inline, render_markdown
+from reporting.citations import Reference
+from reporting.render.markdown import (
+    ProvenanceEntry,
+    RenderedSection,
+    byline,
+    md_inline,
+    render_markdown,
+)
 
 DAY = dt.date(2026, 10, 9)
 SECTIONS = [
@@ -215,3 +222,20 @@ def test_bodies_are_not_escaped() -> None:
     body = "**Bold** and `code` and [link](https://example.com)."
     text = render(sections=[RenderedSection(id="1", title="T", depth=1, body=body)])
     assert f"\n{body}\n" in text
+
+
+def test_references_and_provenance_follow_the_sections() -> None:
+    references = [
+        Reference(1, "notes/log_2026.md", "Queue *peaked* at 48k", "notes/log_2026.md#1"),
+        Reference(2, "spec.pdf", "Limits", "spec.pdf#2", page=4),
+    ]
+    provenance = [ProvenanceEntry("1", "Intro", "openai gpt-4o (every phase)", "cites no source")]
+    text = render_markdown("T", None, DAY, "A.", SECTIONS, references, provenance)
+    tail = text.split("\n## References\n", 1)[1]
+    assert tail.startswith(
+        "\n\\[1\\] notes/log\\_2026.md: “Queue \\*peaked\\* at 48k”\n\n"
+        "\\[2\\] spec.pdf, p. 4: “Limits”\n\n## Provenance\n\n"
+        "- **1 Intro**: written by openai gpt-4o (every phase); cites no source.\n"
+    )
+    headings = [t.content for t in MarkdownIt().parse(text) if t.type == "inline"]
+    assert "References" in headings and "Provenance" in headings

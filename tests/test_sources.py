@@ -15,23 +15,32 @@ from reporting.sources import (
     Chunk,
     chunk_id,
     chunk_source,
+    extract,
     extract_text,
     load_chunks,
     resolve_sources,
 )
 
 
-def make_pdf(path: Path, text: str) -> None:
-    """Write a minimal valid one-page PDF showing text in Helvetica, with a correct xref."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+def make_pdf(path: Path, *pages: str) -> None:
+    """Write a minimal valid PDF, one page per text, in Helvetica, with a correct xref."""
+    count = len(pages)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(count)).encode()
+    font = 3 + 2 * count
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
     ]
+    for i, text in enumerate(pages):
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, 4 + 2 * i)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -89,6 +98,18 @@ def test_extract_docx_paragraphs_and_table_cells_in_order(project: Path) -> None
         "Quarterly throughput doubled.\n\nRegion | Latency\n\nEU | 42 ms\n\n"
         "Closing remark after the table."
     )
+
+
+def test_pdf_chunks_know_their_page(tmp_path: Path) -> None:
+    long = "Deltas are measured at the gauge every hour " * 25  # over one chunk
+    make_pdf(tmp_path / "spec.pdf", "Page one about alphas", "", long.strip(), "Last page epsilon")
+    extracted = extract(tmp_path / "spec.pdf")
+    assert extracted.text.startswith("Page one about alphas\n\nDeltas are measured")
+    chunks = chunk_source(tmp_path / "spec.pdf", tmp_path, extracted)
+    pages = {chunk.page for chunk in chunks if "Deltas" in chunk.text}
+    assert chunks[0].page == 1 and pages == {3}  # the empty page 2 holds nothing
+    assert chunks[-1].page == 4 and chunks[-1].text.endswith("Last page epsilon")
+    assert all(c.page is None for c in chunk_source(tmp_path / "a.md", tmp_path, "text"))
 
 
 def test_non_utf8_text_is_an_input_error_naming_the_file(tmp_path: Path) -> None:
