@@ -38,3 +38,4 @@ clean:
 
 bench: ## speed against loopback servers (about 3 minutes); prints the README's table
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_sources.py
