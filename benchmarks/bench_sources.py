@@ -16,7 +16,41 @@ from reporting.grounding import ground_outline
 from reporting.outline import load_outline
 from reporting.retrieval import SourceIndex
 
-WORDS = ["latency", "queue", "firmware", "rollout", "customer", "ticket", "storage", "rack", "cache", "replica", "region", "incident", "alert", "canary", "deploy", "release", "budget", "cost", "capacity", "throughput", "error", "rate", "backup", "restore", "disk", "network", "packet", "timeout", "retry", "quota", "tenant", "upload", "download"]
+WORDS = [
+    "latency",
+    "queue",
+    "firmware",
+    "rollout",
+    "customer",
+    "ticket",
+    "storage",
+    "rack",
+    "cache",
+    "replica",
+    "region",
+    "incident",
+    "alert",
+    "canary",
+    "deploy",
+    "release",
+    "budget",
+    "cost",
+    "capacity",
+    "throughput",
+    "error",
+    "rate",
+    "backup",
+    "restore",
+    "disk",
+    "network",
+    "packet",
+    "timeout",
+    "retry",
+    "quota",
+    "tenant",
+    "upload",
+    "download",
+]
 CRITICAL_PATH_S = 4 * 0.2  # one section's three phases and the abstract at 200 ms a call
 
 
