@@ -478,6 +478,8 @@ def context(stats: dict[str, Any], generated_at: dt.datetime) -> dict[str, Any]:
         "runs": run_rows(runs, zone),
         "run_count": len(runs),
         "max_rows": MAX_RUN_ROWS,
+        "compare": stats.get("compare") or {"pairs": 0},
+        "money": money,
     }
 
 

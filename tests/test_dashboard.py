@@ -376,6 +376,32 @@ def test_dashboard_shows_the_figures(stats: dict[str, Any]) -> None:
     assert table.index("Delta report") < table.index("Gamma report") < table.index("Alpha review")
 
 
+def test_dashboard_shows_pooled_routing_recommendations(stats: dict[str, Any]) -> None:
+    """Recommendations pooled from `report compare`, with the file that adopts them."""
+    assert 'id="compare"' not in render_dashboard(stats, generated_at=GENERATED_AT)
+    move = {
+        "phase": "REFINE",
+        "section_type": "results",
+        "current_role": "primary",
+        "action": "move to secondary",
+        "pairs": 3,
+        "evidence": "judge: secondary 2, primary 0, ties 1 <b>",
+        "saving_usd_per_report": 0.012,
+    }
+    pooled = {
+        "runs": 2,
+        "pairs": 3,
+        "recommendations": [move],
+        "routing_file": "REFINE:\n  results: secondary\n",
+    }
+    page = render_dashboard({**stats, "compare": pooled}, generated_at=GENERATED_AT)
+    card = re.sub(r"\s+", " ", page.split('id="compare"')[1].split("</section>")[0])
+    assert "pooled from 2 comparisons, 3 pairs" in card
+    assert "<b>move to secondary</b>" in card and "$0.012" in card
+    assert "ties 1 &lt;b&gt;" in card
+    assert "<pre>REFINE: results: secondary </pre>" in card
+
+
 def test_dashboard_is_self_contained(stats: dict[str, Any]) -> None:
     """No external URL, no script, no linked or imported resource: the page opens offline."""
     page = render_dashboard(stats, generated_at=GENERATED_AT).lower()
