@@ -165,9 +165,14 @@ def test_a_second_build_reuses_the_index_and_an_edited_source_reruns_its_section
 ) -> None:
     out = tmp_path / "out"
     assert _build(grounded, out)[0] == 0
+    first = read_manifest(out, "incident")
     builds, sent = SourceIndex.builds, sum(server.count for server in citing)
     assert _build(grounded, out)[0] == 0
     assert SourceIndex.builds == builds, "the index came from the on-disk cache"
+    second = read_manifest(out, "incident")
+    # Cache state never changes what a section is given, or its scores.
+    assert second["sources"]["sections"] == first["sources"]["sections"]
+    assert [c["relevance"] for c in second["calls"]] == [c["relevance"] for c in first["calls"]]
     assert sum(server.count for server in citing) == sent, "every phase came from the cache"
 
     impact = tmp_path / "impact.txt"
@@ -287,3 +292,16 @@ def test_sentences_restating_a_source_are_cited_for_a_model_that_does_not(
     assert manifest["sources"]["citations_attributed"] == 3
     refine = [c for c in manifest["calls"] if c["phase"] == "REFINE"]
     assert [c["citations_attributed"] for c in refine] == [1, 1, 1]
+
+
+def test_batch_builds_grounded_outlines(
+    grounded: Path, tmp_path: Path, citing: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    result = runner.invoke(app, ["batch", str(grounded), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.stderr
+    markdown = (tmp_path / "out" / "incident.md").read_text(encoding="utf-8")
+    assert "\n## References\n" in markdown
+    (tmp_path / "impact.txt").unlink()
+    result = runner.invoke(app, ["batch", str(grounded), "--out", str(tmp_path / "out2")])
+    assert result.exit_code == 2
+    assert "sections[1].sources[0]" in result.stdout + result.stderr
