@@ -19,6 +19,7 @@ from langchain_core.messages import BaseMessage
 from reporting.cache import PhaseCache
 from reporting.calls import Metrics, Sleep, StepResult, StepRunner
 from reporting.citations import check_citations
+from reporting.compiler import first_error
 from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.grounding import Grounding
 from reporting.guardrail import CloudBudget
@@ -240,7 +241,13 @@ class Comparison:
         try:
             texts: dict[str, str] = {}
             sections = list(self.outline.walk())
-            await asyncio.gather(*(self._section(s, texts) for s in sections))
+            # As in a build: when one chain fails, calls in flight finish before the error.
+            outcomes = await asyncio.gather(
+                *(self._section(s, texts) for s in sections), return_exceptions=True
+            )
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                raise first_error(failures)
             abstract = self._target(None, CompilationPhase.ABSTRACT)
             if abstract is not None:
                 refined = [

@@ -157,7 +157,7 @@ class SectionCompiler:
         )
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
-            raise _first_error(failures)
+            raise first_error(failures)
 
         # Citations: every section's [n] renumbered across the report, in outline order.
         citations = CitationRegistry()
@@ -248,7 +248,7 @@ def _checked(result: StepResult, given: int) -> StepResult:
     return result
 
 
-def _first_error(failures: list[BaseException]) -> BaseException:
+def first_error(failures: list[BaseException]) -> BaseException:
     """The error to report: a real failure before the steps it stopped."""
     real = [exc for exc in failures if not isinstance(exc, StepsStopped)]
     ours = [exc for exc in real if isinstance(exc, ReportingError)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopback import OllamaServer, OpenAIServer, last_user_text
+from loopback import Fault, OllamaServer, OpenAIServer, always, last_user_text
 from typer.testing import CliRunner
 
 from reporting.cli import app
@@ -231,3 +231,33 @@ def test_stats_pool_comparisons_across_runs(
     text = runner.invoke(app, ["stats", str(out)])
     assert "Routing recommendations from 2 comparisons, 2 pairs" in text.stdout
     assert "REFINE:\n  intro: secondary" in text.stdout
+
+
+def test_a_failing_side_is_recorded_and_the_comparison_still_written(
+    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    openai, _ = servers
+    openai.faults = always(Fault.http(500))
+    code, _, stderr = _compare(
+        outline_file, tmp_path / "out", "--phases", "EXPAND", "--sections", "2"
+    )
+    assert code == 0, stderr
+    [pair] = _record(tmp_path / "out")["pairs"]
+    assert pair["primary"]["ok"] is False and pair["secondary"]["ok"] is True
+    assert "HTTP 500" in pair["errors"]["primary"][0]
+    assert "Event=FAILED | Provider=OPENAI" in stderr
+    markdown = (tmp_path / "out" / "fleet.compare.md").read_text(encoding="utf-8")
+    assert "(failed: OPENAI: HTTP 500" in markdown
+
+
+def test_an_input_step_failing_everywhere_writes_nothing(
+    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    _, ollama = servers
+    ollama.faults = always(Fault.http(500))
+    code, _, stderr = _compare(
+        outline_file, tmp_path / "out", "--phases", "REFINE", "--sections", "2"
+    )
+    assert code == 1
+    assert "error (generation failed): 2/DRAFT failed" in stderr
+    assert not list((tmp_path / "out").glob("*.compare.*"))
