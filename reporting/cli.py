@@ -301,6 +301,9 @@ def compare(
     judge: Annotated[
         bool, typer.Option("--judge", help="Ask the primary which text is better, both orders.")
     ] = False,
+    plan_only: Annotated[
+        bool, typer.Option("--plan", help="Print the compare plan and stop; no model call.")
+    ] = False,
     out_dir: OutDir = DEFAULT_OUT,
     quiet: Quiet = False,
     no_cache: NoCache = False,
@@ -340,6 +343,8 @@ def compare(
             f"({len(plan.inputs)} input steps run once, as routed)",
             markup=False,
         )
+        if plan_only:
+            return
         result = run_compare(prepared, out_dir, settings, use_cache=not no_cache)
         table = Table(title="Recommendations")
         for column in ("phase", "section type", "today", "recommendation", "pairs", "saving"):

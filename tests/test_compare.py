@@ -261,3 +261,20 @@ def test_an_input_step_failing_everywhere_writes_nothing(
     assert code == 1
     assert "error (generation failed): 2/DRAFT failed" in stderr
     assert not list((tmp_path / "out").glob("*.compare.*"))
+
+
+def test_plan_only_prints_what_fits_and_sends_nothing(
+    outline_file: Path,
+    tmp_path: Path,
+    servers: tuple[OpenAIServer, OllamaServer],
+    hybrid_env: pytest.MonkeyPatch,
+) -> None:
+    hybrid_env.setenv("MAX_CLOUD_CALLS", "4")
+    code, _, stderr = _compare(outline_file, tmp_path / "out", "--phases", "REFINE", "--plan")
+    assert code == 0, stderr
+    assert sum(server.count for server in servers) == 0
+    assert not (tmp_path / "out").exists()
+    rows = [line for line in stderr.splitlines() if "/REFINE" in line]
+    assert len(rows) == 9
+    assert sum("no: MAX_CLOUD_CALLS" in row for row in rows) == 9 - 4
+    assert "4 cloud calls reserved of 4 allowed" in stderr
