@@ -90,6 +90,9 @@ async def run_batch(
             except ReportingError as exc:
                 status = "invalid" if isinstance(exc, InputError) else "failed"
                 return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)
+            except Exception as exc:  # a bug in one report must not cost the others theirs
+                detail = f"internal error: {type(exc).__name__}: {exc}"
+                return BatchOutcome(path, stem, "failed", detail, time.monotonic() - started)
             elapsed = time.monotonic() - started
             return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result)
 

@@ -144,6 +144,9 @@ def build_report(
     # Load first: an invalid outline stops here, before preflight or any model call.
     outline = load_outline(outline_path)
     check_refresh(outline, refresh)
+    # Sources next: a bad one is an outline error, reported before any provider is asked.
+    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
+    grounding = ground(outline, outline_path, settings, allow_outside, index_cache)
     if compiler is None:
         # Preflight: an unavailable primary is routed around from the start.
         if available is None:
@@ -159,7 +162,14 @@ def build_report(
         )
     try:
         return asyncio.run(
-            abuild_report(outline_path, out_dir, settings, compiler, allow_outside=allow_outside)
+            abuild_report(
+                outline_path,
+                out_dir,
+                settings,
+                compiler,
+                allow_outside=allow_outside,
+                grounding=grounding,
+            )
         )
     finally:
         if compiler.cache is not None:
@@ -173,14 +183,16 @@ async def abuild_report(
     compiler: SectionCompiler,
     stem: str | None = None,
     allow_outside: bool = False,
+    grounding: Grounding | None = None,
 ) -> BuildResult:
     """Build one report with a ready compiler (the async core that `report batch` shares)."""
     # Load, read the sources and plan: bad input stops here, before any model is called.
     outline = load_outline(outline_path)
-    index_cache = cache_folder(settings, out_dir) / "sources" if compiler.cache else None
-    grounding = await asyncio.to_thread(
-        ground, outline, outline_path, settings, allow_outside, index_cache
-    )
+    if grounding is None:
+        index_cache = cache_folder(settings, out_dir) / "sources" if compiler.cache else None
+        grounding = await asyncio.to_thread(
+            ground, outline, outline_path, settings, allow_outside, index_cache
+        )
 
     # Draft, expand, refine every section, then the abstract.
     report = await compiler.acompile(outline, grounding=grounding)

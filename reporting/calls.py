@@ -68,6 +68,7 @@ class StepResult:
     fallback: str | None = None  # COST_LIMIT, UNAVAILABLE, ERROR or CIRCUIT_OPEN
     errors: list[str] = field(default_factory=list)
     cached: bool = False  # the text came from the cache: no request, no tokens
+    cached_usage: tuple[int, int] | None = None  # tokens the cached call had, in and out
     truncated: bool = False  # the provider hit the token limit; cut back to a full sentence
     started_s: float = 0.0  # seconds after the build started
     requests: Counter[str] = field(default_factory=Counter)  # per provider name
@@ -327,6 +328,7 @@ class StepRunner:
                     self.budget.release()  # a cached step costs no cloud call
                     result.reservation_spent = True
                 result.text, result.provider, result.cached = hit.text, spec, True
+                result.cached_usage = (hit.input_tokens, hit.output_tokens)
                 self.metrics.cache_hits += 1
                 hybrid(**_label(step), Provider=spec.label, Model=spec.model, Cached="true")
                 return
@@ -392,7 +394,7 @@ class StepRunner:
                     self.cache.put(
                         key,
                         CachedResult(
-                            text,
+                            redact(text, self.settings.secrets),  # a model may echo the key
                             result.input_tokens,
                             result.output_tokens,
                             spec.name,

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from reporting.sources import Chunk
-from reporting.text import map_prose_sentences
+from reporting.text import code_lines, map_prose_sentences
 
 # A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)" or reference "[1]:".
-_GROUP = re.compile(r"\[(?P<nums>\s*\d+(?:\s*,\s*\d+)*\s*)\](?![(:])")
-_CODE = re.compile(r"(```.*?(?:```|$)|`[^`\n]*`)", re.DOTALL)
+# At most three ASCII digits: "[2023]" is a year, not the 2023rd source.
+_GROUP = re.compile(r"\[(?P<nums>\s*[0-9]{1,3}(?:\s*,\s*[0-9]{1,3})*\s*)\](?![(:])")
+# An inline code span, left alone, or a citation group.
+_CODE_OR_GROUP = re.compile(rf"(?P<code>`[^`\n]*`)|{_GROUP.pattern}")
 _GONE = "\x00"  # marks a removed citation until the spacing around it is tidied
 _GONE_RUN = r"(?:[ \t]*\x00)+"
 _GONE_AT_LINE_START = re.compile(rf"(?m)^{_GONE_RUN}[ \t]*")
@@ -51,6 +53,8 @@ def _rewrite(
 
     def replace(match: re.Match[str]) -> str:
         nonlocal removed
+        if match.group("code"):
+            return match.group(0)
         numbers = _numbers(match.group("nums"))
         kept: list[int] = []
         for number in numbers:
@@ -67,10 +71,13 @@ def _rewrite(
         return "[" + ", ".join(str(n) for n in shown) + "]"
 
     # Code is left alone: `a[1]` in a code span or block is an index, not a citation.
-    parts = _CODE.split(text.replace(_GONE, ""))
-    clean = _tidy(
-        "".join(part if i % 2 else _GROUP.sub(replace, part) for i, part in enumerate(parts))
-    )
+    text = text.replace(_GONE, "")
+    code = code_lines(text)
+    lines = [
+        line if number in code else _CODE_OR_GROUP.sub(replace, line)
+        for number, line in enumerate(text.split("\n"))
+    ]
+    clean = _tidy("\n".join(lines))
     if renumber is None:
         return clean, cited, removed
     return clean, [renumber[n] for n in cited], removed
@@ -86,6 +93,7 @@ def check_citations(text: str, given: int) -> tuple[str, list[int], int]:
 ATTRIBUTION_SHARE = 0.6  # share of the sentence's content words found in the chunk
 ATTRIBUTION_MIN_WORDS = 4  # shorter sentences say too little to attribute
 _CONTENT_WORD = re.compile(r"\w{3,}")
+_NUMBER = re.compile(r"[0-9]+(?:[.,:][0-9]+)*")
 _TRAILING_PUNCT = re.compile(r"([.!?][\"'\u201d\u2019)]*)$")
 
 
@@ -125,6 +133,10 @@ def attribute(text: str, chunks: Sequence[Chunk]) -> tuple[str, int]:
             return sentence
         support = best_support(sentence, chunks)
         if support is None or support[1] < ATTRIBUTION_SHARE:
+            return sentence
+        # Shared words are not enough when the numbers differ: "paused at 7:14" is not
+        # supported by "paused at 07:39", however many words the two share.
+        if not set(_NUMBER.findall(sentence)) <= set(_NUMBER.findall(chunks[support[0] - 1].text)):
             return sentence
         added += 1
         number = support[0]

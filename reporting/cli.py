@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from reporting import __version__
@@ -62,6 +63,9 @@ def _configure_logging(settings: Settings | None, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if quiet else logging.INFO)
     root.propagate = False
+    # pypdf warns on stderr about every oddity of a PDF it can still read ("invalid pdf
+    # header"); an unreadable one becomes our own one-line error instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @contextlib.contextmanager
@@ -359,6 +363,12 @@ def compare(
                 f"${r.saving_usd_per_report:.4f}",
             )
         out.print(table)
+        if result.record["routing_file"] and not settings.vra_hybrid_mode:
+            err.print(
+                "note: ROUTING_FILE overrides apply in hybrid mode only; "
+                "set VRA_HYBRID_MODE=true to adopt these moves",
+                markup=False,
+            )
         metrics = result.record["metrics"]
         out.print(
             f"wrote {result.markdown} and {result.json.name}: {len(result.run.pairs)} pairs, "
@@ -479,10 +489,9 @@ def doctor() -> None:
             table.add_column(column)
         for role, check in checks.items():
             kind = "cloud" if check.name == "openai" else "local"
+            detail = escape(redact(check.status, settings.secrets))  # a URL may hold a password
             status = (
-                f"[green]ok[/green]: {check.status}"
-                if check.ok
-                else (f"[red]unavailable[/red]: {check.status}")
+                f"[green]ok[/green]: {detail}" if check.ok else f"[red]unavailable[/red]: {detail}"
             )
             table.add_row(role.value, check.name, check.model, kind, status, check.fix or "-")
         out.print(table)
@@ -550,14 +559,17 @@ def cache_clear(
         ),
     ] = None,
 ) -> None:
-    """Delete cached phase results."""
+    """Delete cached phase results and source indexes."""
     from reporting.build import cache_folder
     from reporting.cache import PhaseCache
+    from reporting.retrieval import clear_indexes
 
     settings = _settings()
     with _guard(settings):
-        removed = PhaseCache(cache_folder(settings, out_dir)).clear(older_than)
-        out.print(f"removed {removed} cached results", markup=False)
+        folder = cache_folder(settings, out_dir)
+        removed = PhaseCache(folder).clear(older_than)
+        indexes = clear_indexes(folder / "sources", older_than)
+        out.print(f"removed {removed} cached results and {indexes} source indexes", markup=False)
 
 
 def _version(value: bool) -> None:

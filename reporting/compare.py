@@ -88,19 +88,20 @@ def parse_phases(text: str | None) -> tuple[CompilationPhase, ...]:
     return tuple(phase for phase in ALL_PHASES if phase.name in names)
 
 
-def parse_sections(text: str | None, outline: Outline) -> frozenset[str] | None:
-    """`1,2.1` → those section ids (checked against the outline); None means every section."""
+def parse_sections(text: str | None, outline: Outline) -> frozenset[str | None] | None:
+    """`1,2.1,abstract` → those sections (None stands for the abstract); None means all."""
     if not text:
         return None
     wanted = {part.strip() for part in text.split(",") if part.strip()}
     known = [section.id for section in outline.walk()]
-    unknown = sorted(wanted - set(known))
+    unknown = sorted(w for w in wanted if w not in known and w.lower() != "abstract")
     if unknown or not wanted:
         raise InputError(
             f"--sections {text!r}: no section {', '.join(unknown)}; the outline has "
             + ", ".join(known)
+            + " and the abstract"
         )
-    return frozenset(wanted)
+    return frozenset(None if w.lower() == "abstract" else w for w in wanted)
 
 
 def plan_compare(
@@ -108,7 +109,7 @@ def plan_compare(
     settings: Settings,
     grounding: Grounding,
     phases: Sequence[CompilationPhase],
-    sections: frozenset[str] | None,
+    sections: frozenset[str | None] | None,
     judge: bool,
     available: dict[Role, bool] | None = None,
 ) -> ComparePlan:
@@ -120,51 +121,63 @@ def plan_compare(
     unlimited = settings.model_copy(update={"max_cloud_calls": 1_000_000})
     routed = make_plan(outline, unlimited, available, grounding.relevance())
     providers = dict(routed.providers)
+    # A pair sends one call to each side, and two to the primary when judged.
     primary_cloud = providers[Role.PRIMARY].is_cloud
-    per_pair = (1 + (2 if judge else 0)) if primary_cloud else 0
+    per_pair = sum(spec.is_cloud for spec in providers.values())
+    per_pair += 2 if judge and primary_cloud else 0
+    secondary = providers[Role.SECONDARY]
     budget = settings.max_cloud_calls
 
+    def cheapest(step: Step) -> Step:
+        """An input step on the secondary when that is local and the step would be cloud."""
+        if not step.provider.is_cloud or secondary.is_cloud:
+            return step
+        rule = f"MAX_CLOUD_CALLS={settings.max_cloud_calls} kept for the pairs → secondary"
+        return dataclasses.replace(step, provider=secondary, reason=Reason.COST_LIMIT, rule=rule)
+
+    def needed(step: Step) -> list[Step]:
+        """The steps whose text a target's call takes as input, in pipeline order."""
+        if step.section_id is None:
+            return [s for s in routed.steps if s.section_id is not None]
+        index = SECTION_PHASES.index(step.phase)
+        return [routed.step(step.section_id, phase) for phase in SECTION_PHASES[:index]]
+
+    # Pairs in plan order, each with the inputs it needs at their cheapest; then inputs move
+    # back to the provider today's routing picks, while calls are left.
     targets: list[Target] = []
+    compared: set[int] = set()
+    inputs: dict[int, Step] = {}
     for step in routed.steps:
         if step.phase not in phases:
             continue
-        if step.section_id is not None and sections is not None and step.section_id not in sections:
-            continue
-        fits = per_pair <= budget
-        budget -= per_pair if fits else 0
+        if sections is not None and step.section_id not in sections:
+            continue  # with --sections, the abstract only when named ("abstract")
+        new = [
+            cheapest(s) for s in needed(step) if s.index not in compared and s.index not in inputs
+        ]
+        cost = per_pair + sum(s.provider.is_cloud for s in new)
+        fits = cost <= budget
+        if fits:
+            budget -= cost
+            compared.add(step.index)
+            inputs.update((s.index, s) for s in new)
         targets.append(Target(step, fits, per_pair))
 
-    # Inputs: every earlier phase of a compared section, and every section for the abstract.
-    compared = {(t.step.section_id, t.step.phase) for t in targets if t.included}
-    abstract = (None, CompilationPhase.ABSTRACT) in compared
-    inputs: list[Step] = []
-    for section in outline.walk():
-        last = max(
-            (
-                SECTION_PHASES.index(p)
-                for s, p in compared
-                if s == section.id and p in SECTION_PHASES
-            ),
-            default=-1,
+    if not any(target.included for target in targets):
+        if not targets:
+            raise InputError("nothing to compare: no call matches --phases and --sections")
+        raise ConfigError(
+            f"nothing to compare: MAX_CLOUD_CALLS={settings.max_cloud_calls} leaves no room "
+            f"for one pair, which needs {per_pair} cloud calls and its inputs; "
+            "raise MAX_CLOUD_CALLS"
         )
-        if abstract:
-            last = len(SECTION_PHASES) - 1
-        for phase in SECTION_PHASES[: last + 1]:
-            if (section.id, phase) in compared:
-                continue
-            step = routed.step(section.id, phase)
-            if step.provider.is_cloud:
-                if budget > 0:
-                    budget -= 1
-                else:
-                    step = dataclasses.replace(
-                        step,
-                        provider=providers[Role.SECONDARY],
-                        reason=Reason.COST_LIMIT,
-                        rule=f"MAX_CLOUD_CALLS={settings.max_cloud_calls} spent → secondary",
-                    )
-            inputs.append(step)
-    return ComparePlan(tuple(targets), tuple(inputs), providers, settings.max_cloud_calls, judge)
+    for index, step in sorted(inputs.items()):
+        planned = routed.steps[index]
+        if step.provider != planned.provider and budget > 0:
+            budget -= 1
+            inputs[index] = planned
+    inputs_in_order = tuple(step for _, step in sorted(inputs.items()))
+    return ComparePlan(tuple(targets), inputs_in_order, providers, settings.max_cloud_calls, judge)
 
 
 @dataclass
@@ -192,17 +205,18 @@ class CompareRun:
 
 def _side(result: StepResult, target_words: int, prices: PriceTable) -> Side:
     """One provider's answer as the recommendation rules see it."""
+    # A side from the cache cost nothing this time; what it would cost is what matters here,
+    # so its tokens are the ones the cached call reported. Its latency is unknown (0).
     spec = result.provider
+    tokens_in, tokens_out = result.cached_usage or (result.input_tokens, result.output_tokens)
     return Side(
         provider=spec.name,
         model=spec.model,
         measures=measure_text(result.text, target_words),
         latency_s=round(result.latency_s, 3),
-        input_tokens=result.input_tokens,
-        output_tokens=result.output_tokens,
-        cost_usd=round(
-            prices.cost(spec.name, spec.model, result.input_tokens, result.output_tokens), 6
-        ),
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        cost_usd=round(prices.cost(spec.name, spec.model, tokens_in, tokens_out), 6),
         ok=bool(result.text) and not result.errors,
     )
 
@@ -228,6 +242,7 @@ class Comparison:
         self.metrics = Metrics()
         self.prices = PriceTable(settings)
         self.report = report
+        self.run_id = report
         frame = Plan(steps=(), providers=plan.providers, max_cloud_calls=plan.max_cloud_calls)
         budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
         self.runner = StepRunner(
@@ -238,6 +253,8 @@ class Comparison:
     async def run(self) -> CompareRun:
         """Run every section's chain side by side, then the abstract; close what we opened."""
         started = dt.datetime.now(dt.UTC)
+        # Pairs of one run share an id, so pooled savings are per report run, not per outline.
+        self.run_id = f"{self.report}@{started:%Y-%m-%dT%H:%M:%S.%f}"
         try:
             texts: dict[str, str] = {}
             sections = list(self.outline.walk())
@@ -337,7 +354,7 @@ class Comparison:
             primary=_side(primary, target_words, self.prices),
             secondary=_side(secondary, target_words, self.prices),
             verdict=verdict,
-            report=self.report,
+            report=self.run_id,
         )
         self.pairs.append(PairRun(target, results, pair, replies))
         hybrid(
@@ -367,7 +384,7 @@ class Comparison:
         title: str | None,
         target_words: int,
         results: dict[Role, StepResult],
-    ) -> tuple[Verdict, list[str]]:
+    ) -> tuple[Verdict | None, list[str]]:
         """Ask the primary twice, both orders, so a preference for one position cancels out."""
         section = next((s for s in self.outline.walk() if s.id == target.step.section_id), None)
         brief = section.brief if section else "the abstract of the whole report"

@@ -55,6 +55,7 @@ def compare_record(
         record["texts"] = {role.value: pair_run.results[role].text for role in Role}
         record["errors"] = {role.value: pair_run.results[role].errors for role in Role}
         record["judge_replies"] = pair_run.judge_replies
+        record["cached"] = {role.value: pair_run.results[role].cached for role in Role}
         pairs.append(record)
     return {
         "compare_version": COMPARE_VERSION,
@@ -72,6 +73,7 @@ def compare_record(
             for role, spec in run.plan.providers.items()
         },
         "judge": run.plan.judge,
+        "hybrid_mode": settings.vra_hybrid_mode,
         "plan": [
             {
                 "section": t.step.section_id,
@@ -152,7 +154,9 @@ def run_compare(
             cache.close()
     routing = routing_file_text(run.recommendations)
     record = compare_record(run, settings, prepared.outline_path, routing)
-    markdown = render_compare(run, routing, run.started_at.strftime("%Y-%m-%d %H:%M UTC"))
+    markdown = render_compare(
+        run, routing, run.started_at.strftime("%Y-%m-%d %H:%M UTC"), settings.vra_hybrid_mode
+    )
     names = {"markdown": f"{stem}.compare.md", "json": f"{stem}{COMPARE_SUFFIX}"}
     with staged(out_dir) as stage:
         stage(names["markdown"]).write_text(redact(markdown, settings.secrets), encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +16,20 @@ def safe_stem(name: str) -> str:
     """A file name stem that cannot leave its folder or hide itself."""
     stem = _UNSAFE.sub("-", name).strip(".-") or "report"
     return stem[:120]
+
+
+def _create_temp(out_dir: Path, name: str) -> Path:
+    """Create a new empty hidden file next to `name`, with the mode `open()` would give it."""
+    for _ in range(100):
+        temp = out_dir / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            # 0o666 less the umask, as for any file a program writes (mkstemp's is 0o600).
+            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(handle)
+        return temp
+    raise FileExistsError(f"no free temporary name for {name} in {out_dir}")
 
 
 @contextlib.contextmanager
@@ -32,10 +46,9 @@ def staged(out_dir: Path) -> Iterator[Callable[[str], Path]]:
     def stage(name: str) -> Path:
         if name in staged_files:  # staged again: the later write wins
             staged_files.pop(name).unlink(missing_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-        os.close(handle)
-        staged_files[name] = Path(temp)
-        return Path(temp)
+        temp = _create_temp(out_dir, name)
+        staged_files[name] = temp
+        return temp
 
     try:
         yield stage

@@ -34,14 +34,14 @@ class SectionSources:
 
     files: tuple[str, ...] = ()  # the source files in the section's scope
     chunks: tuple[Chunk, ...] = ()
-    scores: tuple[float, ...] = ()  # normalised retrieval score of each chunk, in [0, 1)
+    scores: tuple[float, ...] = ()  # how much of the section's query each chunk covers, [0, 1]
 
     @property
     def relevance(self) -> float | None:
-        """The best chunk's score; 0 when sources match nothing, None with no sources at all."""
+        """The best chunk's coverage; 0 when sources match nothing, None with no sources at all."""
         if not self.files:
             return None
-        return round(self.scores[0], 4) if self.scores else 0.0
+        return max(self.scores, default=0.0)
 
 
 @dataclass(frozen=True)
@@ -132,17 +132,20 @@ def ground_outline(
         if not files:
             continue
         if files not in indexes:
-            chunks = [chunk for path in files for chunk in chunks_of[path]]
+            # The same text twice (a copy, a hard link) would take two of the top_k places.
+            unique = {chunk.text: chunk for path in reversed(files) for chunk in chunks_of[path]}
+            chunks = [c for path in files for c in chunks_of[path] if unique[c.text] is c]
             indexes[files] = (
                 SourceIndex.load_or_build(chunks, index_cache)
                 if index_cache is not None
                 else SourceIndex(chunks)
             )
-        hits = indexes[files].search(section_query(section), top_k, normalised=True)
+        index, query = indexes[files], section_query(section)
+        hits = index.search(query, top_k)
         sections[section.id] = SectionSources(
             files=tuple(_relative(path, base) for path in files),
             chunks=tuple(chunk for chunk, _ in hits),
-            scores=tuple(score for _, score in hits),
+            scores=tuple(index.relevance(query, chunk) for chunk, _ in hits),
         )
     listed = tuple(
         SourceFile.of(path, _relative(path, base), len(chunks_of[path]))

@@ -2,28 +2,38 @@
 
 Rules, applied to each group of pairs with the same (phase, section type):
 
+* A pair is *usable* when both of its calls succeeded (``primary.ok`` and ``secondary.ok``). A
+  failed call says nothing about quality, so a pair with a failed side counts in no judge tally,
+  adequacy share, readability mean or saving below; it still counts in ``pairs``, and the evidence
+  says how many pairs were left out and which side failed. Below, *n* is the number of usable
+  pairs. A group with no usable pair is "keep", and its evidence says why.
 * A side is *adequate* when its call succeeded (``ok``), its length ratio lies within
   ``LENGTH_RATIO_MIN``..``LENGTH_RATIO_MAX`` (``DRAFT_LENGTH_RATIO_MIN``..``LENGTH_RATIO_MAX`` for
   DRAFT, whose target is a plan, not prose) and it has no repeated sentence.
-* With verdicts (any pair of the group was judged): the secondary *holds up* when
+* With verdicts (any usable pair of the group has one): the secondary *holds up* when
   ``secondary_wins + ties >= primary_wins`` and the secondary is adequate in at least
-  ``JUDGED_ADEQUATE_SHARE`` of the pairs; the primary *is needed* when
-  ``primary_wins > secondary_wins + ties``. Pairs without a verdict count in no tally.
-* Without verdicts: the secondary holds up when it is adequate in every pair and its mean
-  readability is at most ``READABILITY_MARGIN`` points below the primary's (means over the sides
-  whose call succeeded); the primary is needed when the secondary is inadequate in more than
-  ``UNJUDGED_INADEQUATE_SHARE`` of the pairs and the primary is adequate in each of those pairs.
+  ``JUDGED_ADEQUATE_SHARE`` of the n pairs; the primary *is needed* when
+  ``primary_wins > secondary_wins + ties``. Pairs without a verdict (not judged, or a judge reply
+  without a readable letter in either order) count in no tally.
+* Without verdicts: the secondary holds up when it is adequate in all n pairs and its mean
+  readability is at most ``READABILITY_MARGIN`` points below the primary's; the primary is needed
+  when the secondary is inadequate in more than ``UNJUDGED_INADEQUATE_SHARE`` of the n pairs and the
+  primary is adequate in each of those pairs.
 * Routed to the primary today and the secondary holds up: "move to secondary".
   Routed to the secondary today and the primary is needed: "move to primary".
   The ABSTRACT group is always "keep" (its routing is a policy, not a matrix row).
   Anything else: "keep".
+* A move needs at least ``MIN_PAIRS_TO_MOVE`` usable pairs; with fewer, a group the rules above
+  would move is "keep" instead, and its evidence says how many usable pairs it has and how many a
+  move needs.
 * Where a group's pairs are routed differently today (adaptive routing), the group's current role
-  is the role of most of its pairs, the primary on a tie, and the evidence says so.
-* ``saving_usd_per_report``: let D be the sum over the group's pairs of
+  is the role of most of its pairs (all of them, usable or not), the primary on a tie, and the
+  evidence says so.
+* ``saving_usd_per_report``: let D be the sum over the group's usable pairs of
   ``primary.cost_usd - secondary.cost_usd``, divided by the number of distinct ``Pair.report``
-  values in the group (pairs that leave ``report`` empty count as one report together). A move to
-  the secondary saves D (positive: money saved); a move to the primary saves -D (negative: the
-  extra cloud cost); "keep" saves 0.0.
+  values among those pairs (pairs that leave ``report`` empty count as one report together). A
+  move to the secondary saves D (positive: money saved); a move to the primary saves -D (negative:
+  the extra cloud cost); "keep" saves 0.0.
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ JUDGED_ADEQUATE_SHARE = 0.5
 READABILITY_MARGIN = 10.0
 # Without verdicts, the primary is needed when the secondary fails more than this share.
 UNJUDGED_INADEQUATE_SHARE = 0.5
+# A move needs at least this many usable pairs (both sides succeeded) in the group.
+MIN_PAIRS_TO_MOVE = 2
 
 KEEP = "keep"
 MOVE_TO_SECONDARY = "move to secondary"
@@ -183,39 +195,70 @@ def _current_role(pairs: Sequence[Pair]) -> tuple[str, str]:
     return role, ""
 
 
+def _plural(count: int, word: str) -> str:
+    """A count with its noun: "1 pair", "2 pairs"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _failed_note(pairs: Sequence[Pair], usable: int) -> str:
+    """The evidence clause on pairs left out because a side failed; "" when none was."""
+    failed = len(pairs) - usable
+    if not failed:
+        return ""
+    sides = (
+        f"primary failed in {sum(1 for p in pairs if not p.primary.ok)}, "
+        f"secondary in {sum(1 for p in pairs if not p.secondary.ok)}"
+    )
+    if not usable:
+        return (
+            f"no usable pair: all {_plural(failed, 'pair')} had a failed side ({sides}), "
+            "and a failed call says nothing about quality"
+        )
+    verb = "is" if failed == 1 else "are"
+    return (
+        f"{failed} of {_plural(len(pairs), 'pair')} had a failed side and {verb} left out ({sides})"
+    )
+
+
 def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Recommendation:
     """The recommendation for one (phase, section type) group."""
     n = len(pairs)
-    tally = Counter(p.verdict for p in pairs if p.verdict is not None)
+    # A pair with a failed side says nothing about quality: it counts in no tally or share.
+    usable = [p for p in pairs if p.primary.ok and p.secondary.ok]
+    u = len(usable)
+    tally = Counter(p.verdict for p in usable if p.verdict is not None)
     primary_wins = tally[Verdict.PRIMARY]
     secondary_wins = tally[Verdict.SECONDARY]
     ties = tally[Verdict.TIE]
     judged = bool(tally)
 
-    secondary_ok = [is_adequate(p.secondary, phase) for p in pairs]
-    primary_ok = [is_adequate(p.primary, phase) for p in pairs]
+    secondary_ok = [is_adequate(p.secondary, phase) for p in usable]
+    primary_ok = [is_adequate(p.primary, phase) for p in usable]
     secondary_adequate = sum(secondary_ok)
     primary_adequate = sum(primary_ok)
-    read_secondary = _mean_readability([p.secondary for p in pairs])
-    read_primary = _mean_readability([p.primary for p in pairs])
+    read_secondary = _mean_readability([p.secondary for p in usable])
+    read_primary = _mean_readability([p.primary for p in usable])
 
-    if judged:
+    if not usable:
+        holds_up = needed = False
+    elif judged:
         holds_up = (
             secondary_wins + ties >= primary_wins
-            and secondary_adequate >= JUDGED_ADEQUATE_SHARE * n
+            and secondary_adequate >= JUDGED_ADEQUATE_SHARE * u
         )
         needed = primary_wins > secondary_wins + ties
     else:
         readable = read_secondary is not None and (
             read_primary is None or read_secondary >= read_primary - READABILITY_MARGIN
         )
-        holds_up = secondary_adequate == n and readable
+        holds_up = secondary_adequate == u and readable
         failing = [i for i, ok in enumerate(secondary_ok) if not ok]
-        needed = len(failing) > UNJUDGED_INADEQUATE_SHARE * n and all(
+        needed = len(failing) > UNJUDGED_INADEQUATE_SHARE * u and all(
             primary_ok[i] for i in failing
         )
 
     role, note = _current_role(pairs)
+    too_few = ""
     if phase == CompilationPhase.ABSTRACT.name:
         action = KEEP
         note = "abstract routing is a policy, kept; " + note
@@ -225,23 +268,34 @@ def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Re
         action = MOVE_TO_PRIMARY
     else:
         action = KEEP
+    if action != KEEP and u < MIN_PAIRS_TO_MOVE:
+        too_few = (
+            f"; {_plural(u, 'usable pair')}; a move needs {MIN_PAIRS_TO_MOVE} "
+            "(run compare on more sections or pool runs with report stats)"
+        )
+        action = KEEP
     if action == MOVE_TO_SECONDARY:
-        saving = saving_per_report(pairs)
+        saving = saving_per_report(usable)
     elif action == MOVE_TO_PRIMARY:
-        saving = 0.0 - saving_per_report(pairs)  # never -0.0
+        saving = 0.0 - saving_per_report(usable)  # never -0.0
     else:
         saving = 0.0
 
-    judge = (
-        f"judge: secondary {secondary_wins}, primary {primary_wins}, ties {ties}"
-        if judged
-        else "not judged"
-    )
-    evidence = (
-        f"{note}{judge}; adequate (length, no repeats): secondary {secondary_adequate}/{n}, "
-        f"primary {primary_adequate}/{n}; readability secondary {_score(read_secondary)} "
-        f"vs primary {_score(read_primary)}"
-    )
+    failed = _failed_note(pairs, u)
+    if not usable:
+        evidence = note + failed
+    else:
+        judge = (
+            f"judge: secondary {secondary_wins}, primary {primary_wins}, ties {ties}"
+            if judged
+            else "not judged"
+        )
+        evidence = (
+            f"{note}{failed + '; ' if failed else ''}{judge}; adequate (length, no repeats): "
+            f"secondary {secondary_adequate}/{u}, primary {primary_adequate}/{u}; "
+            f"readability secondary {_score(read_secondary)} vs primary {_score(read_primary)}"
+            f"{too_few}"
+        )
     if action != KEEP:
         evidence += f"; {'saves' if saving >= 0 else 'costs'} ${abs(saving):.4f} per report"
     return Recommendation(

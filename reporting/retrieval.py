@@ -9,27 +9,42 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from reporting.sources import Chunk
 
 # Bump when the tokeniser or the BM25 settings change, so old cached indexes are not reused.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+@cache
+def _stopwords() -> frozenset[str]:
+    """bm25s's English stop words ("the", "of", "what" …): they say nothing about relevance."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
+@cache
+def _stemmer() -> Any:
+    """The Snowball English stemmer (PyStemmer): "writes" and "write" are one term."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
 def tokenize(text: str) -> list[str]:
-    """Lowercase word tokens: runs of letters, digits and underscores."""
-    return _WORD.findall(text.lower())
-
-
-def normalise_score(score: float) -> float:
-    """Map a raw BM25 score (>= 0) into [0, 1) as score / (score + 1)."""
-    # Chosen over "relative to the best hit" because it does not depend on the other hits:
-    # a weak best match stays weak, and 0.5 always means a raw score of 1.
-    return score / (score + 1.0) if score > 0 else 0.0
+    """Stemmed lowercase word tokens (runs of letters, digits and underscores), no stop words."""
+    stop = _stopwords()
+    words: list[str] = _stemmer().stemWords(
+        [word for word in _WORD.findall(text.lower()) if word not in stop]
+    )
+    return words
 
 
 def corpus_key(chunks: Sequence[Chunk]) -> str:
@@ -53,8 +68,10 @@ class SourceIndex:
         self.chunks: list[Chunk] = list(chunks)
         self.key = corpus_key(self.chunks)
         self.from_cache = _model is not None
+        self._terms = [frozenset(tokenize(chunk.text)) for chunk in self.chunks]
         self._model: Any = _model
-        if self._model is None and self.chunks:
+        # A corpus without a single word (only "---" or emoji) has nothing to search.
+        if self._model is None and any(self._terms):
             self._model = self._build(self.chunks)
 
     @staticmethod
@@ -67,10 +84,8 @@ class SourceIndex:
         model.index([tokenize(chunk.text) for chunk in chunks], show_progress=False)
         return model
 
-    def search(
-        self, query: str, k: int = 5, *, normalised: bool = False
-    ) -> list[tuple[Chunk, float]]:
-        """The k best chunks for a query with raw (or normalised) scores, best first."""
+    def search(self, query: str, k: int = 5) -> list[tuple[Chunk, float]]:
+        """The k best chunks for a query with their raw BM25 scores, best first."""
         # Chunks scoring zero are left out; ties keep the chunks' original order.
         tokens = [token for token in tokenize(query) if token in self._vocab()]
         if k <= 0 or not tokens or self._model is None:
@@ -82,8 +97,17 @@ class SourceIndex:
             score = float(scores[i])
             if score <= 0:
                 break
-            hits.append((self.chunks[i], normalise_score(score) if normalised else score))
+            hits.append((self.chunks[i], score))
         return hits
+
+    def relevance(self, query: str, chunk: Chunk) -> float:
+        """The share of the query's terms (stemmed, stop words aside) that a chunk contains."""
+        # A plain share, unlike a raw BM25 score, does not depend on the other chunks: adding
+        # unrelated files changes nothing, and a weak match stays weak.
+        terms = set(tokenize(query))
+        if not terms:
+            return 0.0
+        return round(len(terms & self._terms[self.chunks.index(chunk)]) / len(terms), 4)
 
     def _vocab(self) -> dict[str, int]:
         """The model's vocabulary (empty for an empty index)."""
@@ -106,7 +130,8 @@ class SourceIndex:
         if model is not None:
             return cls(chunks, _model=model)
         index = cls(chunks)
-        _save(index._model, folder, key)
+        if index._model is not None:  # a corpus without words has nothing worth saving
+            _save(index._model, folder, key)
         return index
 
 
@@ -142,3 +167,14 @@ def _save(model: Any, folder: Path, key: str) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def clear_indexes(cache_dir: Path, older_than_days: float | None = None) -> int:
+    """Delete cached indexes (all, or those older than a number of days); returns how many."""
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86_400
+    removed = 0
+    for folder in sorted(cache_dir.glob("bm25-*")) if cache_dir.is_dir() else []:
+        if cutoff is None or folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
         "routing matrix.",
     )
     adaptive_min_relevance: float = Field(
-        0.7, ge=0, le=1, description="Adaptive: best source score a section needs to go local."
+        0.6, ge=0, le=1, description="Adaptive: source coverage a section needs to go local."
     )
     adaptive_max_complexity: float = Field(
         0.5, ge=0, le=1, description="Adaptive: highest complexity that may go local."
@@ -108,7 +109,14 @@ class Settings(BaseSettings):
     def _lower_policy(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("report_provider", mode="before")
+    @field_validator(
+        "report_provider",
+        "routing_file",
+        "report_cache_dir",
+        "prices_file",
+        "embedded_model_path",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -141,13 +149,39 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
-        return [key] if len(key) >= 4 else []
+        values = [key]
+        userinfo = _userinfo(self.openai_base_url)
+        if userinfo:
+            # The whole `user:password` first, so a URL shows as `https://***@host`.
+            password = userinfo.partition(":")[2]
+            values += [userinfo, unquote(userinfo), password, unquote(password)]
+        return list(dict.fromkeys(value for value in values if len(value) >= 4))
 
     def snapshot(self) -> dict[str, Any]:
         """The settings as JSON-ready data, secrets replaced by whether they are set."""
         data = self.model_dump(mode="json", exclude={"openai_api_key"})
         data["openai_api_key"] = "set" if self.openai_api_key else None
+        data["openai_base_url"] = _hide_userinfo(self.openai_base_url)
         return data
+
+
+def _userinfo(url: str | None) -> str:
+    """The `user:password` part of a URL as written, empty when it has none."""
+    if not url:
+        return ""
+    try:
+        netloc = urlsplit(url.strip()).netloc
+    except ValueError:  # not a URL at all; take whatever stands before an `@`
+        netloc = url.strip()
+    return netloc.rpartition("@")[0]
+
+
+def _hide_userinfo(url: str | None) -> str | None:
+    """A URL with its `user:password` replaced by `***`, for showing it."""
+    userinfo = _userinfo(url)
+    if url is None or not userinfo:
+        return url
+    return url.replace(f"{userinfo}@", "***@", 1)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import bisect
-import glob
+import fnmatch
 import hashlib
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reporting.errors import InputError
 
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+
 SUPPORTED_SUFFIXES = frozenset({".md", ".txt", ".pdf", ".docx"})
-MAX_SOURCE_BYTES = 50_000_000  # a bigger file is almost surely not meant as a report's source
+MAX_SOURCE_BYTES = 20_000_000  # a bigger file is almost surely not meant as a report's source
 CHUNK_SIZE = 800  # characters per chunk, at most
 CHUNK_OVERLAP = 100  # characters shared by neighbouring chunks
 _GLOB_CHARS = frozenset("*?[")
@@ -61,6 +64,32 @@ def _check_file(path: Path, pattern: str, base: Path, allow_outside: bool) -> Pa
     return resolved
 
 
+def _short_reason(error: Exception) -> str:
+    """A parser's complaint as one short line, for an error message about a broken file."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0].strip() if lines else ""
+    reason = reason or type(error).__name__
+    return reason if len(reason) <= 160 else reason[:159] + "…"
+
+
+def _glob(pattern: Path, base: Path) -> list[Path]:
+    """Expand a glob relative to base (or absolute); `**` enters no symlinked folder."""
+    # pathlib's `**` (Python 3.11) does not follow symlinked folders, so a link back up the
+    # tree (`loop -> ..`) is not walked again and again, as glob.glob's would be.
+    start = Path(pattern.anchor) if pattern.is_absolute() else base
+    relative = pattern.relative_to(pattern.anchor) if pattern.is_absolute() else pattern
+    # Like glob.glob, a wildcard matches no hidden file or folder; a part written with a dot does.
+    written = {part for part in relative.parts if part.startswith(".")}
+    return sorted(
+        match
+        for match in start.glob(str(relative))
+        if not any(
+            part.startswith(".") and not any(fnmatch.fnmatchcase(part, w) for w in written)
+            for part in match.relative_to(start).parts
+        )
+    )
+
+
 def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False) -> list[Path]:
     """Resolve paths and globs relative to base into sorted, unique, absolute source files."""
     base = base.resolve()
@@ -68,16 +97,16 @@ def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False
     for pattern in patterns:
         if not pattern.strip():
             raise InputError("a source path is empty")
-        if _is_glob(pattern):
-            # root_dir keeps glob characters in base's own name from acting as wildcards
-            expanded = str(Path(pattern).expanduser())
-            matches = [base / m for m in glob.glob(expanded, root_dir=base, recursive=True)]
-            files = [m for m in matches if m.is_file()]
+        joined = base / Path(pattern).expanduser()
+        # A name holding `[`, `*` or `?` that exists as such is that file, not a glob.
+        if _is_glob(pattern) and not joined.is_file():
+            # Components are matched one by one under base, so glob characters in base's
+            # own name never act as wildcards.
+            files = [m for m in _glob(Path(pattern).expanduser(), base) if m.is_file()]
             if not files:
                 raise InputError(f"source pattern {pattern!r} matches no file under {base}")
             found.update(_check_file(m, pattern, base, allow_outside) for m in files)
         else:
-            joined = base / Path(pattern).expanduser()
             if not joined.exists():
                 raise InputError(f"source {joined}: no such file")
             if not joined.is_file():
@@ -100,15 +129,18 @@ def _read_plain(path: Path) -> str:
 def _read_pdf(path: Path) -> Extracted:
     """Extract the text of every page of a PDF, pages separated by blank lines."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
+    # A PDF is untrusted input: a broken one can make the parser raise almost anything.
     try:
         reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise InputError(f"source {path}: the PDF is encrypted; give an unencrypted copy")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except PyPdfError as error:
-        raise InputError(f"source {path}: not a readable PDF ({error})") from None
+        encrypted = reader.is_encrypted
+        pages = [] if encrypted else [page.extract_text() or "" for page in reader.pages]
+    except OSError:
+        raise  # the file itself cannot be read: reported as such by extract()
+    except Exception as error:
+        raise InputError(f"source {path}: not a readable PDF ({_short_reason(error)})") from None
+    if encrypted:
+        raise InputError(f"source {path}: the PDF is encrypted; give an unencrypted copy")
     text, starts = "", []
     for page in pages:
         starts.append(len(text) + (2 if text else 0))  # an empty page starts where the next does
@@ -117,16 +149,10 @@ def _read_pdf(path: Path) -> Extracted:
     return Extracted(text, tuple(starts))
 
 
-def _read_docx(path: Path) -> str:
-    """Extract a .docx file's paragraphs and table cells, in document order."""
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
+def _docx_blocks(document: DocxDocument) -> list[str]:
+    """A parsed .docx document's non-empty paragraphs and table rows, in document order."""
     from docx.table import Table
 
-    try:
-        document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise InputError(f"source {path}: not a readable .docx file ({error})") from None
     blocks: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
@@ -140,6 +166,22 @@ def _read_docx(path: Path) -> str:
                     blocks.append(" | ".join(cells))
         elif item.text.strip():
             blocks.append(item.text.strip())
+    return blocks
+
+
+def _read_docx(path: Path) -> str:
+    """Extract a .docx file's paragraphs and table cells, in document order."""
+    import docx
+
+    # A .docx is untrusted input: a broken zip or XML can make the parser raise almost anything.
+    try:
+        blocks = _docx_blocks(docx.Document(str(path)))
+    except OSError:
+        raise  # the file itself cannot be read: reported as such by extract()
+    except Exception as error:
+        raise InputError(
+            f"source {path}: not a readable .docx file ({_short_reason(error)})"
+        ) from None
     return "\n\n".join(blocks)
 
 

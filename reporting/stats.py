@@ -38,13 +38,18 @@ def find_manifests(paths: list[Path]) -> list[Path]:
     return find_files(paths, MANIFEST_SUFFIX)
 
 
+def _no_constant(name: str) -> float:
+    """Refuse NaN and Infinity: they are not JSON, and would poison every sum."""
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def pool_comparisons(paths: list[Path]) -> tuple[dict[str, Any], list[str]]:
     """Every `report compare` result found, its pairs pooled into one set of recommendations."""
     pairs: list[Pair] = []
     runs, skipped = 0, []
     for path in find_files(paths, COMPARE_SUFFIX):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
             found = [pair_from_dict(item) for item in data["pairs"]]
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
             skipped.append(f"{path}: unreadable comparison ({type(exc).__name__})")

@@ -85,7 +85,6 @@ def drop_meta_paragraphs(text: str) -> str:
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _NOT_WORD = re.compile(r"[^\w\s]+")
-_PROSE_START = re.compile(r"^\s*(?:[-*+|>#]|\d+[.)]\s|```|~~~)")
 
 
 def sentence_key(sentence: str) -> str:
@@ -93,26 +92,40 @@ def sentence_key(sentence: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", sentence.casefold()).split())
 
 
-def map_prose_sentences(text: str, rewrite: Callable[[str], str | None]) -> str:
-    """Pass every sentence of the prose paragraphs through rewrite (None drops it), in order.
+def code_lines(text: str) -> set[int]:
+    """Numbers of the lines inside code blocks and fences (``` or ~~~, indented), at any depth."""
+    lines: set[int] = set()
+    for token in _MD.parse(text):
+        if token.type in ("code_block", "fence") and token.map:
+            lines.update(range(*token.map))
+    return lines
 
-    Lists, tables, quotes, headings and code are left exactly as they are.
+
+def map_prose_sentences(text: str, rewrite: Callable[[str], str | None]) -> str:
+    """Pass every sentence of the top-level paragraphs through rewrite (None drops it).
+
+    Lists, tables, quotes, headings and code are left exactly as they are, and so are line
+    breaks, indentation and hard breaks inside a paragraph.
     """
-    paragraphs = []
-    in_code = False
-    for paragraph in re.split(r"\n\s*\n", text):
-        if in_code or any(_PROSE_START.match(line) for line in paragraph.split("\n")):
-            in_code ^= paragraph.count("```") % 2 == 1
-            paragraphs.append(paragraph)
+    lines = text.split("\n")
+    dropped: set[int] = set()
+    for token in _MD.parse(text):
+        if token.type != "paragraph_open" or token.level != 0 or not token.map:
             continue
-        kept = [
-            new
-            for sentence in _SENTENCE_SPLIT.split(paragraph.strip())
-            if (new := rewrite(sentence)) is not None
-        ]
-        if kept:
-            paragraphs.append(" ".join(kept))
-    return "\n\n".join(paragraphs)
+        start, end = token.map
+        for number in range(start, end):
+            line = lines[number]
+            body = line.strip()
+            lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()) :]
+            kept = [new for sentence in _SENTENCE_SPLIT.split(body) if (new := rewrite(sentence))]
+            if kept:
+                lines[number] = lead + " ".join(kept) + trail
+            else:
+                dropped.add(number)
+    if not dropped:
+        return "\n".join(lines)
+    kept_lines = [line for number, line in enumerate(lines) if number not in dropped]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept_lines)).strip("\n")
 
 
 def drop_repeated_sentences(text: str) -> tuple[str, int]:

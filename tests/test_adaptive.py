@@ -17,11 +17,11 @@ ADAPTIVE = {"vra_hybrid_mode": True, "routing_policy": "adaptive", "_env_file": 
 @pytest.mark.parametrize(
     ("relevance", "complexity", "role", "why"),
     [
-        (0.90, 0.20, Role.SECONDARY, "relevance 0.90 ≥ 0.70, complexity 0.20 ≤ 0.50"),
-        (0.70, 0.50, Role.SECONDARY, "relevance 0.70 ≥ 0.70, complexity 0.50 ≤ 0.50"),
-        (0.69, 0.10, Role.PRIMARY, "relevance 0.69 < 0.70"),
+        (0.90, 0.20, Role.SECONDARY, "relevance 0.90 ≥ 0.60, complexity 0.20 ≤ 0.50"),
+        (0.60, 0.50, Role.SECONDARY, "relevance 0.60 ≥ 0.60, complexity 0.50 ≤ 0.50"),
+        (0.59, 0.10, Role.PRIMARY, "relevance 0.59 < 0.60"),
         (0.95, 0.51, Role.PRIMARY, "relevance 0.95, complexity 0.51 > 0.50"),
-        (0.0, 0.10, Role.PRIMARY, "relevance 0.00 < 0.70"),
+        (0.0, 0.10, Role.PRIMARY, "relevance 0.00 < 0.60"),
         (None, 0.10, Role.PRIMARY, "no sources"),
     ],
 )

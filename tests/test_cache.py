@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_OUTLINE, read_manifest
+from conftest import EXAMPLE_OUTLINE, PLANTED_KEY, read_manifest
 from freezegun import freeze_time
 from loopback import Fault, OllamaServer, OpenAIServer
 from typer.testing import CliRunner
@@ -218,3 +218,15 @@ def test_cache_stats_and_clear_older_than(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["entries"] == 1
     result = runner.invoke(app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)})
     assert "removed 1 cached results" in result.stdout
+
+
+def test_a_model_echoing_the_key_leaves_no_key_in_the_cache(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    openai_server.reply = lambda body: f"The key is {PLANTED_KEY}. Noted for the report."
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    stored = b"".join(p.read_bytes() for p in (out / ".report_cache").iterdir() if p.is_file())
+    assert b"Noted for the report" in stored
+    assert PLANTED_KEY.encode() not in stored

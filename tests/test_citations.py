@@ -165,3 +165,47 @@ def test_attribution_needs_chunks_and_only_cites_what_was_given() -> None:
     assert attribute(sentence, []) == (sentence, 0)
     cited, added = attribute(sentence + " " + sentence.replace("PUT", "GET"), [LATENCY])
     assert added == 2 and check_citations(cited, 1)[2] == 0
+
+
+def test_attribution_needs_the_sentence_numbers_in_the_chunk() -> None:
+    wrong = "The PUT latency of the bucket tier rose to 3.1 seconds at 07:14 UTC."
+    right = "The PUT latency of the bucket tier rose to 2.4 seconds at 07:14 UTC."
+    assert attribute(wrong, [LATENCY]) == (wrong, 0)
+    assert attribute(right, [LATENCY]) == (right[:-1] + " [1].", 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "given", "clean", "removed"),
+    [
+        (
+            "~~~python\nvalues = arr[1]\n~~~\n\nCites [9].",
+            1,
+            "~~~python\nvalues = arr[1]\n~~~\n\nCites.",
+            1,
+        ),
+        ("Text.\n\n    x = arr[7]\n\nMore [1].", 1, "Text.\n\n    x = arr[7]\n\nMore [1].", 0),
+        ("In [2023] the rate fell.", 0, "In [2023] the rate fell.", 0),
+        (
+            "Arabic-Indic [\u0661] is not a citation.",
+            1,
+            "Arabic-Indic [\u0661] is not a citation.",
+            0,
+        ),
+        ("Huge [" + "9" * 5000 + "] stays text.", 1, "Huge [" + "9" * 5000 + "] stays text.", 0),
+        ("A list:\n\n- item [9]\n- item [1]", 1, "A list:\n\n- item\n- item [1]", 1),
+    ],
+)
+def test_citations_in_code_and_odd_brackets(
+    text: str, given: int, clean: str, removed: int
+) -> None:
+    assert check_citations(text, given)[0] == clean
+    assert check_citations(text, given)[2] == removed
+
+
+def test_renumbering_leaves_code_alone() -> None:
+    registry = CitationRegistry()
+    assert registry.register("1", "See [1].", [A]) == "See [1]."
+    text = "~~~python\nvalues = arr[1]\n~~~\n\n    x = arr[1]\n\nCites [1]."
+    # B becomes source 2 of the report; the code keeps its own [1].
+    assert registry.register("2", text, [B, A]) == text.replace("Cites [1]", "Cites [2]")
+    assert registry.register("3", "Now [2] and `arr[2]`.", [B, A]) == "Now [1] and `arr[2]`."

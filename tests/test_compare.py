@@ -14,11 +14,13 @@ from reporting.cli import app
 
 runner = CliRunner()
 
-# A secondary that writes about the target length, and a primary that writes far too much.
+# A secondary that writes about the target length (200 words, the default), and a primary
+# that writes far too much. Sections 2.2 and 5 are both analysis: one group of two pairs.
 GOOD = " ".join(
     f"Car {n} sends its data to the platform every hour, and the team keeps it for a year."
-    for n in range(1, 7)
+    for n in range(1, 12)
 )
+ANALYSIS = "2.2,5"
 LONG = " ".join(
     f"Truck {n} sends its data to the platform every hour, and the team keeps it for a year."
     for n in range(1, 41)
@@ -109,7 +111,7 @@ def test_judge_asks_both_orders_and_recommends_the_secondary(
 ) -> None:
     openai, _ = servers
     code, _, stderr = _compare(
-        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", "1,6", "--judge"
+        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", ANALYSIS, "--judge"
     )
     assert code == 0, stderr
     judges = [b for b in openai.chat_bodies if _is_judge(b)]
@@ -120,11 +122,14 @@ def test_judge_asks_both_orders_and_recommends_the_secondary(
     assert [p["verdict"] for p in record["pairs"]] == ["secondary", "secondary"]
     assert stderr.count("| Call=JUDGE | Provider=OPENAI | Model=gpt-4o") == 4
     assert stderr.count("| Call=COMPARE | Provider=LOCAL | Model=llama3:8b") == 2
-    assert {(r["phase"], r["section_type"], r["action"]) for r in record["recommendations"]} == {
-        ("DRAFT", "intro", "move to secondary"),
-        ("DRAFT", "recommendations", "move to secondary"),
-    }
-    assert "DRAFT:\n  intro: secondary\n  recommendations: secondary\n" in record["routing_file"]
+    [draft] = record["recommendations"]
+    assert (draft["phase"], draft["section_type"], draft["action"], draft["pairs"]) == (
+        "DRAFT",
+        "analysis",
+        "move to secondary",
+        2,
+    )
+    assert record["routing_file"] == "DRAFT:\n  analysis: secondary\n"
 
 
 def test_a_judge_that_always_answers_a_gives_ties(
@@ -133,27 +138,41 @@ def test_a_judge_that_always_answers_a_gives_ties(
     openai, _ = servers
     openai.reply = lambda body: "A\nThe first one." if _is_judge(body) else LONG
     code, _, stderr = _compare(
-        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", "1", "--judge"
+        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", ANALYSIS, "--judge"
     )
     assert code == 0, stderr
-    assert [p["verdict"] for p in _record(tmp_path / "out")["pairs"]] == ["tie"]
+    assert [p["verdict"] for p in _record(tmp_path / "out")["pairs"]] == ["tie", "tie"]
+
+
+def test_a_judge_that_answers_nothing_readable_gives_no_verdict(
+    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    openai, _ = servers
+    openai.reply = lambda body: "I cannot decide." if _is_judge(body) else LONG
+    code, _, stderr = _compare(
+        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", ANALYSIS, "--judge"
+    )
+    assert code == 0, stderr
+    record = _record(tmp_path / "out")
+    assert [p["verdict"] for p in record["pairs"]] == [None, None]
+    assert record["pairs"][0]["judge_replies"] == ["I cannot decide.", "I cannot decide."]
 
 
 def test_files_show_both_texts_side_by_side_with_recommendations(
     outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
 ) -> None:
     code, _, stderr = _compare(
-        outline_file, tmp_path / "out", "--phases", "EXPAND,REFINE", "--sections", "1"
+        outline_file, tmp_path / "out", "--phases", "EXPAND,REFINE", "--sections", ANALYSIS
     )
     assert code == 0, stderr
     markdown = (tmp_path / "out" / "fleet.compare.md").read_text(encoding="utf-8")
     assert markdown.startswith("# Compare: Fleet Telemetry Platform — Annual Report\n")
     assert "## Recommendations" in markdown
-    assert "## EXPAND · intro" in markdown and "## REFINE · intro" in markdown
+    assert "## EXPAND · analysis" in markdown and "## REFINE · analysis" in markdown
     row = next(line for line in markdown.splitlines() if line.startswith("| text |"))
     assert "Truck 40 sends" in row and "Car 6 sends" in row
     assert "| words / target |" in markdown
-    assert "Judge" not in markdown and "\n\n### REFINE of 1 Introduction\n" in markdown
+    assert "Judge" not in markdown and "\n\n### REFINE of 5 Analysis\n" in markdown
     record = _record(tmp_path / "out")
     pair = record["pairs"][0]
     assert pair["texts"]["primary"].startswith("Truck 1 sends")
@@ -170,7 +189,7 @@ def test_adopting_the_recommendation_through_routing_file_changes_the_plan(
     hybrid_env: pytest.MonkeyPatch,
 ) -> None:
     code, _, stderr = _compare(
-        outline_file, tmp_path / "out", "--phases", "REFINE", "--sections", "1"
+        outline_file, tmp_path / "out", "--phases", "REFINE", "--sections", ANALYSIS
     )
     assert code == 0, stderr
     routing = tmp_path / "routing.yaml"
@@ -180,9 +199,10 @@ def test_adopting_the_recommendation_through_routing_file_changes_the_plan(
     result = runner.invoke(app, ["plan", str(outline_file), "--json"])
     assert result.exit_code == 0, result.stderr
     after = {(c["section"], c["phase"]): c for c in json.loads(result.stdout)["calls"]}
-    assert after[("1", "REFINE")]["role"] == "secondary"
-    assert after[("1", "REFINE")]["reason"] == "OVERRIDE"
-    assert before["cloud_calls"] - json.loads(result.stdout)["cloud_calls"] == 1
+    for section in ("2.2", "5"):
+        assert after[(section, "REFINE")]["role"] == "secondary"
+        assert after[(section, "REFINE")]["reason"] == "OVERRIDE"
+    assert before["cloud_calls"] - json.loads(result.stdout)["cloud_calls"] == 2
 
 
 def test_unknown_phase_or_section_is_exit_2_before_any_call(
@@ -211,26 +231,29 @@ def test_stats_pool_comparisons_across_runs(
     out = tmp_path / "out"
     for run in ("a", "b"):
         code, _, stderr = _compare(
-            outline_file, out / run, "--phases", "REFINE", "--sections", "1", "--no-cache"
+            outline_file, out / run, "--phases", "REFINE", "--sections", ANALYSIS, "--no-cache"
         )
         assert code == 0, stderr
     (out / "a" / "broken.compare.json").write_text("{not json", encoding="utf-8")
     result = runner.invoke(app, ["stats", str(out), "--json"])
     assert result.exit_code == 0, result.stderr
     pooled = json.loads(result.stdout)["compare"]
-    assert (pooled["runs"], pooled["pairs"]) == (2, 2)
+    assert (pooled["runs"], pooled["pairs"]) == (2, 4)
     [refine] = pooled["recommendations"]
     assert (refine["phase"], refine["action"], refine["pairs"]) == (
         "REFINE",
         "move to secondary",
-        2,
+        4,
     )
-    assert pooled["routing_file"] == "REFINE:\n  intro: secondary\n"
+    # Two runs of one outline: the saving is per report run, the same as one run's.
+    single = _record(out / "a")["recommendations"][0]["saving_usd_per_report"]
+    assert refine["saving_usd_per_report"] == pytest.approx(single) and single > 0
+    assert pooled["routing_file"] == "REFINE:\n  analysis: secondary\n"
     assert "broken.compare.json: unreadable comparison" in result.stderr
 
     text = runner.invoke(app, ["stats", str(out)])
-    assert "Routing recommendations from 2 comparisons, 2 pairs" in text.stdout
-    assert "REFINE:\n  intro: secondary" in text.stdout
+    assert "Routing recommendations from 2 comparisons, 4 pairs" in text.stdout
+    assert "REFINE:\n  analysis: secondary" in text.stdout
 
 
 def test_a_failing_side_is_recorded_and_the_comparison_still_written(
@@ -278,3 +301,90 @@ def test_plan_only_prints_what_fits_and_sends_nothing(
     assert len(rows) == 9
     assert sum("no: MAX_CLOUD_CALLS" in row for row in rows) == 9 - 4
     assert "4 cloud calls reserved of 4 allowed" in stderr
+
+
+def test_a_cloud_secondary_counts_against_the_cap_too(
+    outline_file: Path,
+    tmp_path: Path,
+    servers: tuple[OpenAIServer, OllamaServer],
+    hybrid_env: pytest.MonkeyPatch,
+) -> None:
+    openai, ollama = servers
+    hybrid_env.setenv("SECONDARY_PROVIDER", "openai")
+    hybrid_env.setenv("SECONDARY_MODEL", "gpt-4o-mini")
+    hybrid_env.setenv("MAX_CLOUD_CALLS", "9")
+    code, _, stderr = _compare(outline_file, tmp_path / "out", "--phases", "EXPAND")
+    assert code == 0, stderr
+    record = _record(tmp_path / "out")
+    # Each pair: 2 cloud calls; each section's DRAFT input: 1 more. 3 pairs fit in 9.
+    assert sum(p["included"] for p in record["plan"]) == 3
+    assert openai.count == record["metrics"]["cloud_calls"] == 9 and ollama.count == 0
+    assert all(p["primary"]["ok"] and p["secondary"]["ok"] for p in record["pairs"])
+
+
+def test_cached_sides_are_costed_from_their_recorded_tokens(
+    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    out = tmp_path / "out"
+    args = ("--phases", "REFINE", "--sections", ANALYSIS)
+    assert _compare(outline_file, out, *args)[0] == 0
+    first = _record(out)
+    assert _compare(outline_file, out, *args)[0] == 0
+    again = _record(out)
+    assert again["metrics"]["cache_hits"] > 0 and again["metrics"]["cloud_calls"] == 0
+    for before, after in zip(first["pairs"], again["pairs"], strict=True):
+        assert after["cached"] == {"primary": True, "secondary": True}
+        assert after["primary"]["cost_usd"] == before["primary"]["cost_usd"] > 0
+    saving = [r["saving_usd_per_report"] for r in again["recommendations"]]
+    assert saving == [r["saving_usd_per_report"] for r in first["recommendations"]]
+    assert "| latency | cached | cached |" in (out / "fleet.compare.md").read_text()
+
+
+def test_sections_leave_the_abstract_out_unless_named(
+    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    code, _, stderr = _compare(outline_file, tmp_path / "a", "--sections", "3", "--plan")
+    assert code == 0 and "ABSTRACT" not in stderr
+    assert "0 input steps" in stderr
+    code, _, stderr = _compare(outline_file, tmp_path / "b", "--sections", "3,abstract", "--plan")
+    assert code == 0 and "│ ABSTRACT" in stderr
+
+
+def test_nothing_that_fits_is_an_error_and_keeps_earlier_results(
+    outline_file: Path,
+    tmp_path: Path,
+    servers: tuple[OpenAIServer, OllamaServer],
+    hybrid_env: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "out"
+    assert _compare(outline_file, out, "--phases", "REFINE", "--sections", "5")[0] == 0
+    earlier = (out / "fleet.compare.json").read_bytes()
+    hybrid_env.setenv("MAX_CLOUD_CALLS", "2")
+    code, _, stderr = _compare(outline_file, out, "--phases", "REFINE", "--judge")
+    assert code == 2
+    assert "nothing to compare: MAX_CLOUD_CALLS=2 leaves no room for one pair" in stderr
+    assert (out / "fleet.compare.json").read_bytes() == earlier
+
+
+def test_with_hybrid_mode_off_the_adoption_note_says_to_turn_it_on(
+    outline_file: Path,
+    tmp_path: Path,
+    servers: tuple[OpenAIServer, OllamaServer],
+    hybrid_env: pytest.MonkeyPatch,
+) -> None:
+    hybrid_env.setenv("VRA_HYBRID_MODE", "false")
+    code, _, stderr = _compare(
+        outline_file, tmp_path / "out", "--phases", "REFINE", "--sections", ANALYSIS
+    )
+    assert code == 0, stderr
+    assert "set VRA_HYBRID_MODE=true to adopt these moves" in stderr
+    markdown = (tmp_path / "out" / "fleet.compare.md").read_text(encoding="utf-8")
+    assert "and `VRA_HYBRID_MODE=true` (overrides apply in hybrid mode only" in markdown
+
+
+def test_stats_skip_a_comparison_with_nan(tmp_path: Path) -> None:
+    (tmp_path / "x.compare.json").write_text('{"pairs": [{"cost_usd": NaN}]}', encoding="utf-8")
+    result = runner.invoke(app, ["stats", str(tmp_path), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["compare"]["pairs"] == 0
+    assert "x.compare.json: not a comparison (NaN is not a number JSON allows)" in result.stderr

@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from loopback import Fault, OllamaServer, OpenAIServer, always
 from typer.testing import CliRunner
 
+import reporting.batch
 from reporting.build import build_report
 from reporting.cli import app
 from reporting.compiler import SectionCompiler
@@ -146,6 +147,23 @@ def test_batch_isolates_a_failing_report(
     result = runner.invoke(app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "1 written, 1 failed, 0 invalid" in result.stdout
+    assert [p.name for p in (tmp_path / "o").glob("*.md")] == ["report0.md"]
+
+
+def test_batch_isolates_an_internal_error(hybrid_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = reporting.batch.abuild_report
+
+    async def buggy(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name == "report1.yaml":
+            raise ValueError("a bug met in report 1")
+        return await real(path, *args, **kwargs)
+
+    hybrid_env.setattr(reporting.batch, "abuild_report", buggy)
+    _write_outlines(tmp_path / "outlines", 2)
+    result = runner.invoke(app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "1 written, 1 failed, 0 invalid" in result.stdout
+    assert "internal error: ValueError: a bug met in report 1" in result.stderr
     assert [p.name for p in (tmp_path / "o").glob("*.md")] == ["report0.md"]
 
 

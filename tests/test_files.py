@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -111,6 +114,39 @@ def test_staging_a_name_twice_leaves_no_temp_file(tmp_path: Path) -> None:
         stage("report.md").write_text("second", encoding="utf-8")
     assert (out / "report.md").read_text(encoding="utf-8") == "second"
     assert names(out) == ["report.md"]
+
+
+@pytest.fixture
+def umask() -> Iterator[None]:
+    """Run with a umask of 022, the usual one, restoring the caller's afterwards."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.usefixtures("umask")
+def test_files_get_the_mode_open_would_give_them(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged(out) as stage:
+        stage("report.md").write_text("# Report\n", encoding="utf-8")
+        stage("report.docx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "plain.md").write_text("x", encoding="utf-8")
+    expected = stat.S_IMODE((tmp_path / "plain.md").stat().st_mode)
+    assert expected == 0o644
+    for name in ("report.md", "report.docx"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+
+
+def test_files_follow_a_stricter_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        with staged(tmp_path) as stage:
+            stage("private.md").write_text("x", encoding="utf-8")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "private.md").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import read_manifest, report_files
 from docx import Document
-from loopback import OllamaServer, OpenAIServer, last_user_text
+from loopback import OllamaServer, OpenAIServer, last_user_text, refused_url
 from typer.testing import CliRunner
 
 from reporting.cli import app
@@ -112,8 +112,9 @@ def test_sources_reach_prompts_and_every_citation_resolves(
     manifest = read_manifest(tmp_path / "out", "incident")
     sources = manifest["sources"]
     assert [f["path"] for f in sources["files"]] == ["impact.txt", "notes/timeline.md"]
-    # Each section phase invented [9] and [12]; the abstract invented [4].
-    assert sources["citations_removed"] == 3 * 2 * 3 + 1
+    # Sections 1 and 2 were given sources and invented [9] and [12] in each phase. Nothing in
+    # the sources is about pasta: section 3 got no chunk, and its [4] went, like the abstract's.
+    assert sources["citations_removed"] == 2 * 3 * 2 + 3 + 1
     assert sources["references"][0]["source"] in {"impact.txt", "notes/timeline.md"}
     impact = sources["sections"]["2"]
     assert impact["chunks"][0]["source"] == "impact.txt"
@@ -245,12 +246,12 @@ def test_plan_shows_the_adaptive_scores(grounded: Path, hybrid_env: pytest.Monke
     impact = calls[("2", "DRAFT")]
     assert impact["reason"] == "ADAPTIVE"
     assert impact["role"] == "secondary"
-    assert impact["relevance"] >= 0.7 and impact["complexity"] <= 0.5
-    assert f"relevance {impact['relevance']:.2f} ≥ 0.70" in impact["rule"]
+    assert impact["relevance"] >= 0.6 and impact["complexity"] <= 0.5
+    assert f"relevance {impact['relevance']:.2f} ≥ 0.60" in impact["rule"]
     # Nothing about pasta is in the sources: the primary writes it.
     lessons = calls[("3", "EXPAND")]
     assert (lessons["role"], lessons["reason"]) == ("primary", "ADAPTIVE")
-    assert lessons["relevance"] < 0.7
+    assert lessons["relevance"] < 0.6
     # ADAPTIVE decides DRAFT and EXPAND only; REFINE keeps the matrix.
     assert calls[("2", "REFINE")]["reason"] == "MATRIX"
 
@@ -289,9 +290,9 @@ def test_sentences_restating_a_source_are_cited_for_a_model_that_does_not(
     assert timeline.startswith("In short: The firmware rollout on rack group B was paused")
     assert "seven racks were updated [1]. The team met on Friday afternoon to talk." in timeline
     assert "\\[1\\] notes/timeline.md" in markdown
-    assert manifest["sources"]["citations_attributed"] == 3
+    assert manifest["sources"]["citations_attributed"] == 2
     refine = [c for c in manifest["calls"] if c["phase"] == "REFINE"]
-    assert [c["citations_attributed"] for c in refine] == [1, 1, 1]
+    assert [c["citations_attributed"] for c in refine] == [1, 1, 0]  # section 3 has no chunk
 
 
 def test_batch_builds_grounded_outlines(
@@ -305,3 +306,30 @@ def test_batch_builds_grounded_outlines(
     result = runner.invoke(app, ["batch", str(grounded), "--out", str(tmp_path / "out2")])
     assert result.exit_code == 2
     assert "sections[1].sources[0]" in result.stdout + result.stderr
+
+
+def test_source_problems_come_before_the_provider_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECONDARY_PROVIDER", "local")
+    monkeypatch.setenv("OLLAMA_HOST", refused_url())
+    outline = tmp_path / "review.yaml"
+    outline.write_text("title: T\nsections:\n  - title: A\n    sources: [gone.md]\n")
+    code, stderr = _build(outline, tmp_path / "out")
+    assert code == 2
+    assert f"{outline}: sections[0].sources[0]: source" in stderr and "no such file" in stderr
+    assert "secondary provider" not in stderr
+
+
+def test_cache_clear_removes_source_indexes(
+    grounded: Path, tmp_path: Path, citing: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    out = tmp_path / "out"
+    assert _build(grounded, out)[0] == 0
+    indexes = out / ".report_cache" / "sources"
+    assert len(list(indexes.glob("bm25-*"))) == 2  # two scopes: notes/*.md, and + impact.txt
+    kept = runner.invoke(app, ["cache", "clear", "--out", str(out), "--older-than", "1"])
+    assert "and 0 source indexes" in kept.stdout
+    result = runner.invoke(app, ["cache", "clear", "--out", str(out)])
+    assert result.exit_code == 0 and "and 2 source indexes" in result.stdout
+    assert list(indexes.glob("bm25-*")) == []

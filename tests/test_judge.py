@@ -114,6 +114,26 @@ def test_empty_brief_leaves_no_dangling_sentence() -> None:
         # No letter on the first line: the whole reply decides.
         ("Having read both.\nText A is clearer.", "A"),
         ("<think>A or B? Hmm.</think>\nB", "B"),
+        # A leading letter as the subject of a verdict: "A is better than B".
+        ("A is better than B.", "A"),
+        ("B wins.", "B"),
+        ("b wins", "B"),
+        ("A was clearer than B.", "A"),
+        ("B clearly wins, A is fine too.", "B"),
+        ("A is better, though B is not bad.", "A"),
+        ("**Answer:** B is the better text.", "B"),
+        # An explicit preference names the letter even when the reason names the other.
+        ("I would go with Text B because A rambles.", "B"),
+        ("I'd go with B.", "B"),
+        ("I choose A over B.", "A"),
+        ("I chose option b; A repeats itself.", "B"),
+        ("I prefer **B**, as A misses the brief.", "B"),
+        ("I pick b.", "B"),
+        ("Voted for A, B is too long.", "A"),
+        ("I select response A.", "A"),
+        ("I wouldn't choose A; I'd go with B.", "B"),
+        ("Having read both.\nI would go with Text B because A rambles.", "B"),
+        ("I prefer a shorter text, so B.", "B"),  # "prefer a" is an article, not a choice
         # Both letters, or neither: no choice.
         ("Both A and B are good.", None),
         ("A or B", None),
@@ -123,6 +143,18 @@ def test_empty_brief_leaves_no_dangling_sentence() -> None:
         ("", None),
         ("   \n  ", None),
         ("a clear tie", None),
+        ("Both are fine.", None),
+        ("Neither A nor B.", None),
+        ("A and B are equal.", None),
+        # A verdict against the leading letter, or a tie, is no choice.
+        ("A is worse than B.", None),
+        ("A doesn't follow the brief.", None),
+        ("B is as good as A.", None),
+        ("A is tied with B.", None),
+        # A refused preference, or one naming both letters, is no choice.
+        ("I would not pick Text A.", None),
+        ("I'd pick A or B.", None),
+        ("I chose A, but I'd go with B next time.", None),
     ],
 )
 def test_parse_choice(reply: str, expected: Literal["A", "B"] | None) -> None:
@@ -140,15 +172,21 @@ Choice = Literal["A", "B"] | None
         ("B", "A", Verdict.SECONDARY),
         ("A", "A", Verdict.TIE),  # always the first position: position bias
         ("B", "B", Verdict.TIE),  # always the second position: position bias
-        ("A", None, Verdict.TIE),
-        ("B", None, Verdict.TIE),
-        (None, "A", Verdict.TIE),
-        (None, "B", Verdict.TIE),
-        (None, None, Verdict.TIE),
+        # No letter in either order is no verdict, never a tie.
+        ("A", None, None),
+        ("B", None, None),
+        (None, "A", None),
+        (None, "B", None),
+        (None, None, None),
     ],
 )
-def test_combine_all_nine(first: Choice, second: Choice, expected: Verdict) -> None:
+def test_combine_all_nine(first: Choice, second: Choice, expected: Verdict | None) -> None:
     assert combine(first, second) is expected
+
+
+def test_a_judge_that_cannot_decide_gives_no_verdict() -> None:
+    reply = "I cannot decide; both have merits."
+    assert combine(parse_choice(reply), parse_choice(reply)) is None
 
 
 def test_verdict_values() -> None:

@@ -308,3 +308,20 @@ def test_parse_outline_returns_an_outline() -> None:
     outline = parse_outline({"title": "T", "sections": [{"title": "A"}]}, "mem")
     assert isinstance(outline, Outline)
     assert outline.sections[0].id == "1"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "kind"),
+    [
+        ("title: T\n? [a, b]\n: x\nsections:\n  - title: A\n", "line 2, column 3", "list"),
+        ("title: T\nsections:\n  - title: A\n    ? {a: 1}\n    : x\n", "line 4, column 7", "dict"),
+        ("title: T\n[a]: x\nsections:\n  - title: A\n", "line 2, column 1", "list"),
+    ],
+)
+def test_a_complex_key_is_a_yaml_error(tmp_path: Path, text: str, where: str, kind: str) -> None:
+    error = load_error(write(tmp_path, text))
+    assert error.problems == [
+        f"{where}: invalid YAML: a mapping key must be a plain value (a name or a number), "
+        f"not a {kind}"
+    ]
+    assert error.exit_code == 2

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from reporting.judge import Verdict
+from reporting.judge import Verdict, combine, parse_choice
 from reporting.measures import TextMeasures
 from reporting.recommend import (
     DRAFT_LENGTH_RATIO_MIN,
     LENGTH_RATIO_MAX,
     LENGTH_RATIO_MIN,
+    MIN_PAIRS_TO_MOVE,
     READABILITY_MARGIN,
     Pair,
     Side,
@@ -197,11 +198,14 @@ def test_unjudged_one_inadequate_secondary_keeps() -> None:
     assert only(pairs).action == "keep"
 
 
-def test_unjudged_failed_secondary_call_keeps() -> None:
-    pairs = [pair(), pair(secondary=side("secondary", ok=False))]
+def test_unjudged_failed_secondary_call_is_left_out_not_counted_inadequate() -> None:
+    pairs = [pair(), pair(), pair(secondary=side("secondary", ok=False))]
     rec = only(pairs)
-    assert rec.action == "keep"
-    assert "secondary 1/2" in rec.evidence
+    assert rec.action == "move to secondary"  # 2 usable pairs, the secondary adequate in both
+    assert rec.pairs == 3
+    assert "1 of 3 pairs had a failed side and is left out" in rec.evidence
+    assert "secondary 2/2" in rec.evidence
+    assert rec.saving_usd_per_report == pytest.approx(0.02)  # the usable pairs' costs only
 
 
 @pytest.mark.parametrize(
@@ -217,6 +221,7 @@ def test_unjudged_readability_margin(secondary_score: float, action: str) -> Non
             primary=side("primary", readability=60.0, cost=0.01),
             secondary=side("secondary", readability=secondary_score),
         )
+        for _ in range(MIN_PAIRS_TO_MOVE)
     ]
     assert only(pairs).action == action
 
@@ -257,8 +262,123 @@ def test_secondary_holding_up_while_already_on_secondary_keeps() -> None:
 
 def test_draft_plan_length_uses_draft_bounds() -> None:
     plan = side("secondary", ratio=0.3)
-    assert only([pair(phase="DRAFT", secondary=plan)]).action == "move to secondary"
-    assert only([pair(phase="EXPAND", secondary=plan)]).action == "keep"
+    assert only([pair(phase="DRAFT", secondary=plan)] * 2).action == "move to secondary"
+    assert only([pair(phase="EXPAND", secondary=plan)] * 2).action == "keep"
+
+
+# --- failed sides ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+@pytest.mark.parametrize("verdict", [None, Verdict.TIE, Verdict.SECONDARY, Verdict.PRIMARY])
+def test_primary_failing_every_call_keeps(role: str, verdict: Verdict | None) -> None:
+    failed = side("primary", ok=False, cost=0.0)
+    rec = only([pair(role=role, primary=failed, verdict=verdict) for _ in range(3)])
+    assert rec.action == "keep"
+    assert rec.saving_usd_per_report == 0.0
+    assert rec.pairs == 3
+    assert (rec.primary_wins, rec.secondary_wins, rec.ties) == (0, 0, 0)
+    assert "no usable pair: all 3 pairs had a failed side" in rec.evidence
+    assert "primary failed in 3, secondary in 0" in rec.evidence
+    assert "0/" not in rec.evidence
+
+
+def test_secondary_failing_every_call_keeps_even_on_secondary() -> None:
+    failed = side("secondary", ok=False)
+    rec = only([pair(role="secondary", secondary=failed) for _ in range(3)])
+    assert rec.action == "keep"
+    assert "no usable pair" in rec.evidence
+    assert "secondary in 3" in rec.evidence
+
+
+def test_a_failed_side_leaves_the_pair_out_of_tallies_and_shares() -> None:
+    failed_primary = side("primary", ok=False)
+    failed_secondary = side("secondary", ok=False)
+    pairs = [
+        pair(verdict=Verdict.SECONDARY),
+        pair(verdict=Verdict.TIE),
+        pair(verdict=Verdict.TIE),
+        pair(verdict=Verdict.PRIMARY, secondary=failed_secondary),
+        pair(verdict=Verdict.PRIMARY, primary=failed_primary),
+    ]
+    rec = only(pairs)
+    assert (rec.secondary_wins, rec.primary_wins, rec.ties) == (1, 0, 2)
+    assert rec.pairs == 5
+    assert rec.action == "move to secondary"
+    assert "2 of 5 pairs had a failed side and are left out" in rec.evidence
+    assert "primary failed in 1, secondary in 1" in rec.evidence
+    assert "secondary 3/3, primary 3/3" in rec.evidence
+    assert rec.saving_usd_per_report == pytest.approx(0.03)
+
+
+def test_failed_secondary_calls_do_not_make_the_primary_needed() -> None:
+    failed = side("secondary", ok=False)
+    pairs = [pair(role="secondary", secondary=failed) for _ in range(3)]
+    pairs += [pair(role="secondary"), pair(role="secondary")]
+    rec = only(pairs)
+    assert rec.action == "keep"
+    assert "secondary 2/2" in rec.evidence
+
+
+# --- minimum evidence --------------------------------------------------------------------------
+
+
+def test_min_pairs_to_move_is_two() -> None:
+    assert MIN_PAIRS_TO_MOVE == 2
+
+
+@pytest.mark.parametrize("verdict", [None, Verdict.SECONDARY, Verdict.TIE])
+def test_one_pair_is_too_little_to_move_to_secondary(verdict: Verdict | None) -> None:
+    rec = only([pair(verdict=verdict)])
+    assert rec.action == "keep"
+    assert rec.saving_usd_per_report == 0.0
+    assert "1 usable pair; a move needs 2 (run compare on more sections" in rec.evidence
+    assert "or pool runs with report stats)" in rec.evidence
+    assert "saves" not in rec.evidence
+
+
+def test_one_pair_is_too_little_to_move_to_primary() -> None:
+    rec = only([pair(role="secondary", verdict=Verdict.PRIMARY)])
+    assert rec.action == "keep"
+    assert rec.primary_wins == 1
+    assert "1 usable pair; a move needs 2" in rec.evidence
+
+
+def test_one_usable_pair_among_failed_ones_is_too_little() -> None:
+    failed = side("primary", ok=False)
+    rec = only([pair(verdict=Verdict.SECONDARY), pair(primary=failed), pair(primary=failed)])
+    assert rec.action == "keep"
+    assert "2 of 3 pairs had a failed side and are left out" in rec.evidence
+    assert "1 usable pair; a move needs 2" in rec.evidence
+
+
+def test_two_usable_pairs_are_enough_to_move() -> None:
+    rec = only([pair(verdict=Verdict.SECONDARY), pair(verdict=Verdict.SECONDARY)])
+    assert rec.action == "move to secondary"
+    assert "usable pair" not in rec.evidence
+
+
+def test_a_keep_that_no_move_would_change_does_not_mention_the_minimum() -> None:
+    rec = only([pair(verdict=Verdict.PRIMARY)])
+    assert rec.action == "keep"
+    assert "a move needs" not in rec.evidence
+
+
+def test_a_judge_that_never_decides_does_not_move_on_ties() -> None:
+    # "I cannot decide" in both orders is no verdict, not a tie that counts for the secondary:
+    # the group falls back to the unjudged rules, and a much less readable secondary stays put.
+    reply = "I cannot decide."
+    verdict = combine(parse_choice(reply), parse_choice(reply))
+    pairs = [
+        pair(
+            secondary=side("secondary", readability=60.0 - READABILITY_MARGIN - 5), verdict=verdict
+        )
+        for _ in range(3)
+    ]
+    rec = only(pairs)
+    assert rec.action == "keep"
+    assert rec.ties == 0
+    assert "not judged" in rec.evidence
 
 
 # --- abstract ----------------------------------------------------------------------------------

@@ -340,3 +340,41 @@ def test_cli_bad_routing_file_is_exit_2(
     assert "Traceback" not in result.stderr
     assert openai_server.count == ollama_server.count == 0
     assert report_files(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_routing_file_means_none(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    for name in ("ROUTING_FILE", "REPORT_CACHE_DIR", "PRICES_FILE", "EMBEDDED_MODEL_PATH"):
+        monkeypatch.setenv(name, blank)
+    monkeypatch.setenv("VRA_HYBRID_MODE", "true")
+    settings = load_settings(_env_file=None)
+    assert settings.routing_file is None
+    assert settings.report_cache_dir is None
+    assert settings.prices_file is None
+    assert settings.embedded_model_path is None
+    plan = make_plan(_outline("results"), settings)  # the matrix, no file read
+    assert plan.step("1", P.DRAFT).reason is not Reason.OVERRIDE
+
+
+def test_a_blank_routing_file_in_dotenv_means_none(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ROUTING_FILE=\nVRA_HYBRID_MODE=true\n", encoding="utf-8")
+    settings = load_settings()  # reads .env from the working folder, the test's tmp_path
+    assert settings.routing_file is None
+    assert make_plan(_outline("results"), settings).step("1", P.DRAFT).reason is not Reason.OVERRIDE
+
+
+def test_a_complex_yaml_key_is_a_yaml_error() -> None:
+    assert _problems("DRAFT:\n  ? [results, intro]\n  : primary\n") == [
+        "routing.yaml: line 2, column 5: invalid YAML: a mapping key must be a plain value "
+        "(a name or a number), not a list"
+    ]
+
+
+def test_cli_plan_with_an_empty_routing_file_variable(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path
+) -> None:
+    hybrid_env.setenv("ROUTING_FILE", "")
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "Is a directory" not in result.output
+    assert all(c["reason"] != "OVERRIDE" for c in json.loads(result.stdout)["calls"])

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from conftest import PLANTED_KEY, report_files
-from loopback import Fault, OllamaServer, OpenAIServer, always, default_reply
+from loopback import Fault, OllamaServer, OpenAIServer, always, default_reply, refused_url
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
 from reporting.cli import app
 from reporting.errors import GenerationError
+from reporting.logs import redact
 from reporting.settings import load_settings
 
 runner = CliRunner()
@@ -274,3 +275,61 @@ def test_generation_error_message_holds_no_echoed_key(
     assert not _leaks(str(caught.value))
     assert not _leaks(repr(caught.value))
     assert not _leaks("".join(traceback.format_exception(caught.value)))
+
+
+# --------------------------------------------------------------------------- credentials in URLs
+
+URL_PASSWORD = "pw-7c1e93d0b5"
+
+
+def test_credentials_in_the_base_url_are_secrets_and_hidden_in_the_snapshot() -> None:
+    settings = load_settings(
+        _env_file=None,
+        openai_api_key=PLANTED_KEY,
+        openai_base_url=f"https://alice:{URL_PASSWORD}@proxy.example:8443/v1",
+    )
+    assert settings.secrets[0] == PLANTED_KEY
+    assert f"alice:{URL_PASSWORD}" in settings.secrets and URL_PASSWORD in settings.secrets
+    snapshot = settings.snapshot()
+    assert snapshot["openai_base_url"] == "https://***@proxy.example:8443/v1"
+    assert URL_PASSWORD not in json.dumps(snapshot) and "alice" not in json.dumps(snapshot)
+    shown = redact(f"cannot reach https://alice:{URL_PASSWORD}@proxy.example", settings.secrets)
+    assert shown == "cannot reach https://***@proxy.example"
+    assert redact(f"echoed {URL_PASSWORD}", settings.secrets) == "echoed ***"
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets", "shown"),
+    [
+        ("https://api.example/v1", [], "https://api.example/v1"),
+        ("https://api.example/v1?to=a@b", [], "https://api.example/v1?to=a@b"),
+        ("https://token-5f2a9c@api.example/v1", ["token-5f2a9c"], "https://***@api.example/v1"),
+        (
+            "https://bob:p%40ss-word@api.example",
+            ["bob:p%40ss-word", "bob:p@ss-word", "p%40ss-word", "p@ss-word"],
+            "https://***@api.example",
+        ),
+    ],
+)
+def test_base_url_userinfo_variants(url: str, secrets: list[str], shown: str) -> None:
+    settings = load_settings(_env_file=None, openai_base_url=url)
+    assert settings.secrets == secrets
+    assert settings.snapshot()["openai_base_url"] == shown
+
+
+def test_a_build_shows_no_password_of_the_base_url(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path
+) -> None:
+    # Nothing listens there: the PREFLIGHT line names the URL, and the build goes local.
+    unreachable = refused_url("/v1").replace("http://", f"http://alice:{URL_PASSWORD}@")
+    hybrid_env.setenv("OPENAI_BASE_URL", unreachable)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    preflight = [line for line in result.stderr.splitlines() if "Event=PREFLIGHT" in line]
+    assert any("http://***@127.0.0.1:" in line for line in preflight), preflight
+    assert URL_PASSWORD not in result.stdout + result.stderr
+    manifest = json.loads((out / "fleet.run.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["openai_base_url"].startswith("http://***@127.0.0.1:")
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        assert URL_PASSWORD.encode() not in path.read_bytes(), path

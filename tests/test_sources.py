@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
+import signal
+import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import docx
 import pytest
+from typer.testing import CliRunner
 
+from reporting.cli import _configure_logging, app
 from reporting.errors import InputError
-from reporting.retrieval import SourceIndex, normalise_score, tokenize
+from reporting.retrieval import SourceIndex, tokenize
 from reporting.sources import (
     CHUNK_SIZE,
+    MAX_SOURCE_BYTES,
     Chunk,
     chunk_id,
     chunk_source,
@@ -24,20 +33,27 @@ from reporting.sources import (
 
 def make_pdf(path: Path, *pages: str) -> None:
     """Write a minimal valid PDF, one page per text, in Helvetica, with a correct xref."""
-    count = len(pages)
+    streams = [f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1") for text in pages]
+    write_pdf(path, [(b"", stream) for stream in streams])
+
+
+def write_pdf(path: Path, contents: list[tuple[bytes, bytes]]) -> None:
+    """Write a PDF, one page per (extra stream dictionary entries, content stream) pair."""
+    count = len(contents)
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(count)).encode()
     font = 3 + 2 * count
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
     ]
-    for i, text in enumerate(pages):
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    for i, (entries, stream) in enumerate(contents):
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
             b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (font, 4 + 2 * i)
         )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        objects.append(
+            b"<< /Length %d %s>>\nstream\n" % (len(stream), entries) + stream + b"\nendstream"
+        )
     objects.append(
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
     )
@@ -128,6 +144,89 @@ def test_broken_pdf_and_docx_are_input_errors(tmp_path: Path) -> None:
         extract_text(tmp_path / "x.docx")
 
 
+def test_docx_with_malformed_xml_is_an_input_error(tmp_path: Path) -> None:
+    docx.Document().save(str(tmp_path / "valid.docx"))
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(tmp_path / "valid.docx") as valid, zipfile.ZipFile(broken, "w") as out:
+        for item in valid.infolist():
+            body = valid.read(item.filename)
+            out.writestr(
+                item, b"<w:document><unclosed>" if item.filename == "word/document.xml" else body
+            )
+    with pytest.raises(
+        InputError, match=r"broken\.docx: not a readable \.docx file \(.+\)$"
+    ) as caught:
+        extract_text(broken)
+    assert "\n" not in str(caught.value)
+
+
+def test_pdf_with_a_broken_ascii85_stream_is_an_input_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    write_pdf(broken, [(b"/Filter /ASCII85Decode ", b"vwxyz{|}~~>")])  # no Ascii85 digits
+    with pytest.raises(InputError, match=r"broken\.pdf: not a readable PDF \(.*Ascii85.*\)$"):
+        extract_text(broken)
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        [(b"/Filter /Nope ", b"abc")],  # pypdf: NotImplementedError
+        [(b"/Filter /LZWDecode ", b"\xff\xff\xff\xff")],
+        [(b"/Filter /ASCIIHexDecode ", b"zz>")],
+    ],
+)
+def test_any_undecodable_pdf_is_an_input_error_of_one_line(
+    tmp_path: Path, contents: list[tuple[bytes, bytes]]
+) -> None:
+    broken = tmp_path / "odd.pdf"
+    write_pdf(broken, contents)
+    with pytest.raises(InputError, match=r"odd\.pdf: not a readable PDF \(.+\)$") as caught:
+        extract(broken)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.fixture
+def pypdf_logger() -> Iterator[logging.Logger]:
+    """pypdf's logger at its default level, and the loggers as they were after the test."""
+    pypdf, ours = logging.getLogger("pypdf"), logging.getLogger("reporting")
+    saved = (pypdf.level, ours.handlers[:], ours.level, ours.propagate)
+    pypdf.setLevel(logging.NOTSET)
+    try:
+        yield pypdf
+    finally:
+        pypdf.setLevel(saved[0])
+        ours.handlers[:] = saved[1]
+        ours.setLevel(saved[2])
+        ours.propagate = saved[3]
+
+
+def test_cli_logging_keeps_pypdf_warnings_back(pypdf_logger: logging.Logger) -> None:
+    _configure_logging(None, False)
+    assert pypdf_logger.getEffectiveLevel() == logging.ERROR
+
+
+def test_cli_shows_only_our_error_for_a_broken_pdf(
+    tmp_path: Path, pypdf_logger: logging.Logger, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "junk.pdf").write_bytes(b"junk")  # pypdf: "invalid pdf header", "EOF marker …"
+    outline = tmp_path / "review.yaml"
+    outline.write_text("title: T\nsections:\n  - title: A\n    sources: [junk.pdf]\n")
+    result = CliRunner().invoke(app, ["plan", str(outline)])
+    assert result.exit_code == 2
+    assert "junk.pdf: not a readable PDF (" in result.stderr
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+    assert "invalid pdf header" not in result.stderr
+
+
+def test_a_source_over_20_mb_is_refused(tmp_path: Path) -> None:
+    assert MAX_SOURCE_BYTES == 20_000_000
+    big = tmp_path / "dump.txt"
+    with big.open("wb") as handle:
+        handle.truncate(20_000_001)  # sparse: no 20 MB written
+    with pytest.raises(InputError, match=r"dump\.txt: 20,000,001 bytes; the limit is 20,000,000"):
+        extract_text(big)
+
+
 def test_oversized_source_is_refused_before_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,6 +281,73 @@ def test_symlink_escaping_the_folder_is_refused(project: Path) -> None:
     (project / "link.md").symlink_to(outside)
     with pytest.raises(InputError, match=r"elsewhere\.md.*outside"):
         resolve_sources(["*.md"], project)
+
+
+@pytest.fixture
+def deadline() -> Iterator[None]:
+    """Fail the test, instead of hanging, when it runs for more than 10 seconds."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError("still running after 10 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, 10)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.usefixtures("deadline")
+def test_recursive_glob_does_not_walk_symlink_loops(project: Path) -> None:
+    sub = project / "notes" / "sub"
+    sub.mkdir()
+    (sub / "c.md").write_text("deep", encoding="utf-8")
+    (sub / "loop").symlink_to("..")  # notes/sub/loop/sub/loop/… without end
+    (sub / "again").symlink_to("../..")
+    (project / "notes" / "alias.md").symlink_to("a.md")  # a linked file still counts, once
+    started = time.monotonic()
+    found = resolve_sources(["notes/**/*.md", "**/*.md"], project)
+    assert time.monotonic() - started < 2
+    notes = project.resolve() / "notes"
+    assert found == [notes / "a.md", notes / "sub" / "c.md"]
+    assert resolve_sources(["notes/*/loop/*.md"], project) == [notes / "a.md"]  # one level: fine
+
+
+def test_recursive_glob_skips_hidden_folders_and_files(project: Path) -> None:
+    (project / ".cache").mkdir()
+    (project / ".cache" / "x.md").write_text("cached", encoding="utf-8")
+    (project / "notes" / ".draft.md").write_text("draft", encoding="utf-8")
+    found = resolve_sources(["**/*.md"], project)
+    assert found == [project.resolve() / "notes" / "a.md"]
+    assert resolve_sources(["notes/.*.md"], project) == [project.resolve() / "notes" / ".draft.md"]
+
+
+def test_absolute_glob_is_expanded_and_checked(project: Path) -> None:
+    outside = project.parent / "other"
+    outside.mkdir()
+    (outside / "o.md").write_text("other", encoding="utf-8")
+    inside = f"{project.resolve()}/**/*.md"
+    assert resolve_sources([inside], project) == [project.resolve() / "notes" / "a.md"]
+    with pytest.raises(InputError, match=r"o\.md.*outside"):
+        resolve_sources([f"{outside.resolve()}/*.md"], project)
+    allowed = resolve_sources([f"{outside.resolve()}/**/*.md"], project, allow_outside=True)
+    assert allowed == [outside.resolve() / "o.md"]
+
+
+def test_a_file_named_with_glob_characters_is_that_file(project: Path) -> None:
+    notes = project.resolve() / "notes"
+    for name in ("[1].md", "what?.md", "all*.md"):
+        (notes / name).write_text(name, encoding="utf-8")
+    assert resolve_sources(["notes/[1].md"], project) == [notes / "[1].md"]
+    assert resolve_sources(["notes/what?.md"], project) == [notes / "what?.md"]
+    assert resolve_sources(["notes/all*.md"], project) == [notes / "all*.md"]
+    # A name that does not exist as such is still a glob.
+    assert resolve_sources(["notes/[ab].*"], project) == [notes / "a.md", notes / "b.txt"]
+    assert resolve_sources(["notes/[[]1].md"], project) == [notes / "[1].md"]
+    with pytest.raises(InputError, match=r"'notes/\[2\]\.md' matches no file"):
+        resolve_sources(["notes/[2].md"], project)
 
 
 # --- chunks -------------------------------------------------------------------------------
@@ -268,13 +434,11 @@ def test_search_ranks_the_right_chunk_first(query: str, expected: str) -> None:
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
 
 
-def test_search_normalised_scores_and_no_match() -> None:
+def test_search_relevance_and_no_match() -> None:
     index = SourceIndex(corpus_chunks())
-    raw = index.search("krill whales", k=2)
-    normal = index.search("krill whales", k=2, normalised=True)
-    assert [c.id for c, _ in raw] == [c.id for c, _ in normal]
-    for (_, r), (_, n) in zip(raw, normal, strict=True):
-        assert 0 < n < 1 and n == pytest.approx(normalise_score(r))
+    hits = index.search("krill whales", k=2)
+    assert hits and all(score > 0 for _, score in hits)
+    assert 0 < index.relevance("krill whales", hits[0][0]) <= 1
     assert index.search("zzz unknownword", k=3) == []
     assert index.search("krill", k=0) == []
     assert SourceIndex([]).search("anything", k=3) == []

@@ -304,3 +304,14 @@ def test_repeats_are_found_across_paragraphs_but_short_sentences_stay() -> None:
     text = "Yes. It works well here.\n\nYes. It works well, here!\n\nA new point."
     clean, removed = drop_repeated_sentences(text)
     assert (clean, removed) == ("Yes. It works well here.\n\nYes.\n\nA new point.", 1)
+
+
+def test_repeat_removal_keeps_code_indentation_and_hard_breaks() -> None:
+    text = (
+        "Line one here.  \nLine two here.\n\n    x = 1\n    x = 1\n\n"
+        "~~~\nsame line again.\nsame line again.\n~~~\n\n"
+        "- item text is long\n\n  continued item text.\n\nLine one here."
+    )
+    clean, removed = drop_repeated_sentences(text)
+    assert removed == 1
+    assert clean == text.removesuffix("\n\nLine one here.")

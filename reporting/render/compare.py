@@ -24,7 +24,7 @@ class SideView:
     words: int
     repeated: int
     readability: float
-    latency: float
+    latency: str
     tokens: str
     cost: float
     text: str
@@ -58,7 +58,7 @@ def _side(side: Side, result: StepResult) -> SideView:
         words=side.measures.words,
         repeated=side.measures.repeated_sentences,
         readability=side.measures.readability,
-        latency=side.latency_s,
+        latency="cached" if result.cached else f"{side.latency_s:.2f} s",
         tokens=f"{side.input_tokens} / {side.output_tokens}",
         cost=side.cost_usd,
         text=text,
@@ -78,7 +78,7 @@ def _view(run: PairRun, titles: dict[str, str]) -> PairView:
     )
 
 
-def render_compare(run: CompareRun, routing_file: str, when: str) -> str:
+def render_compare(run: CompareRun, routing_file: str, when: str, hybrid_mode: bool) -> str:
     """The whole comparison as Markdown."""
     titles = {section.id: section.title for section in run.outline.walk()}
     order = {name: i for i, name in enumerate(("DRAFT", "EXPAND", "REFINE", "ABSTRACT"))}
@@ -105,6 +105,7 @@ def render_compare(run: CompareRun, routing_file: str, when: str) -> str:
             skipped=[t.label for t in run.plan.targets if not t.included],
             recommendations=run.recommendations,
             routing_file=routing_file,
+            hybrid_mode=hybrid_mode,
             groups=groups,
         )
     )
