@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage
 
 from reporting.cache import PhaseCache
 from reporting.calls import Metrics, Sleep, StepResult, StepRunner
-from reporting.citations import check_citations
+from reporting.citations import check_citations, format_context
 from reporting.compiler import first_error
 from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.grounding import Grounding
@@ -396,13 +396,15 @@ class Comparison:
             rule="judge",
         )
         primary, secondary = results[Role.PRIMARY].text, results[Role.SECONDARY].text
+        given = self.grounding.for_section(target.step.section_id or "").chunks
+        sources = format_context(given)
         # First order: A is the primary's text; second order: A is the secondary's.
         orders = [(primary, secondary), (secondary, primary)]
         replies = await asyncio.gather(
             *(
                 self.runner.call(
                     judge,
-                    judge_messages(target.step.phase, name, brief, target_words, a, b),
+                    judge_messages(target.step.phase, name, brief, target_words, a, b, sources),
                     JUDGE_MAX_TOKENS,
                     None,
                 )

@@ -81,9 +81,11 @@ def judge_messages(
     target_words: int,
     text_a: str,
     text_b: str,
+    sources: str = "",
 ) -> list[BaseMessage]:
     """System and user messages asking which of two texts better does `phase`'s job."""
     # Every outline and model text is passed as a variable: data, never template source.
+    # With the numbered sources the writers had, the judge can reward getting them right.
     context = {
         "phase": phase.name,
         "title": title,
@@ -91,6 +93,7 @@ def judge_messages(
         "words": target_words,
         "text_a": text_a,
         "text_b": text_b,
+        "sources": sources,
     }
     return [
         SystemMessage(_render(JUDGE_TEMPLATE, part="system", **context)),

@@ -388,3 +388,20 @@ def test_stats_skip_a_comparison_with_nan(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout)["compare"]["pairs"] == 0
     assert "x.compare.json: not a comparison (NaN is not a number JSON allows)" in result.stderr
+
+
+def test_the_judge_sees_the_sources_of_a_grounded_section(
+    tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+) -> None:
+    openai, _ = servers
+    (tmp_path / "log.md").write_text("The queue peaked at 48,213 events per second.\n")
+    outline = tmp_path / "fleet.yaml"
+    outline.write_text(
+        "title: T\nsources: [log.md]\nsections:\n"
+        "  - title: Queue peak\n    type: analysis\n    brief: When the queue peaked.\n"
+    )
+    code, _, stderr = _compare(outline, tmp_path / "out", "--phases", "DRAFT", "--judge")
+    assert code == 0, stderr
+    judges = [last_user_text(b) for b in openai.chat_bodies if _is_judge(b)]
+    assert len(judges) == 2
+    assert all("[1] (source: log.md)\nThe queue peaked at 48,213" in j for j in judges)

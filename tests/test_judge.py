@@ -191,3 +191,15 @@ def test_a_judge_that_cannot_decide_gives_no_verdict() -> None:
 
 def test_verdict_values() -> None:
     assert [v.value for v in Verdict] == ["primary", "secondary", "tie"]
+
+
+def test_judge_prompt_carries_the_sources_when_given() -> None:
+    bare = judge_messages(CompilationPhase.EXPAND, "Timeline", "When", 100, "one", "two")
+    grounded = judge_messages(
+        CompilationPhase.EXPAND, "Timeline", "When", 100, "one", "two", "[1] (source: a.md)\nFact."
+    )
+    assert "sources" not in str(bare[1].content)
+    user = str(grounded[1].content)
+    assert "[1] (source: a.md)\nFact." in user
+    assert user.index("Fact.") < user.index("<<<TEXT A>>>")
+    assert "states the sources' facts correctly" in user
