@@ -300,7 +300,11 @@ def compare(
     ] = None,
     sections: Annotated[
         str | None,
-        typer.Option("--sections", metavar="IDS", help="Section ids to compare, e.g. 1,2.1 (all)."),
+        typer.Option(
+            "--sections",
+            metavar="IDS",
+            help="Section ids to compare, e.g. 1,2.1,abstract (all, and the abstract).",
+        ),
     ] = None,
     judge: Annotated[
         bool, typer.Option("--judge", help="Ask the primary which text is better, both orders.")
