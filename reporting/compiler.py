@@ -25,7 +25,7 @@ from reporting.prompts import SectionText, abstract_messages, max_output_tokens,
 from reporting.providers import ChatModels
 from reporting.routing import Plan, Reason, Role, make_plan, resolve_provider
 from reporting.settings import Settings
-from reporting.text import drop_repeated_sentences
+from reporting.text import drop_empty_list_items, drop_repeated_sentences
 
 
 def _now() -> dt.datetime:
@@ -233,7 +233,7 @@ class SectionCompiler:
 
 def _checked(result: StepResult, given: int) -> StepResult:
     """Remove repeated sentences, and citations of sources the step was not given; count both."""
-    text, repeats = drop_repeated_sentences(result.text)
+    text, repeats = drop_repeated_sentences(drop_empty_list_items(result.text))
     text, _, removed = check_citations(text, given)
     result.text, result.sources_given, result.citations_removed = text, given, removed
     result.repeats_removed = repeats

@@ -92,6 +92,17 @@ def sentence_key(sentence: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", sentence.casefold()).split())
 
 
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:[-*+]|[0-9]{1,3}[.)])[ \t]*$")
+
+
+def drop_empty_list_items(text: str) -> str:
+    """Remove lines that are a bare list marker ("4.", "-"): a small model's stray numbering."""
+    code = code_lines(text)
+    lines = text.split("\n")
+    kept = [line for n, line in enumerate(lines) if n in code or not _EMPTY_ITEM.match(line)]
+    return "\n".join(kept) if len(kept) < len(lines) else text
+
+
 def code_lines(text: str) -> set[int]:
     """Numbers of the lines inside code blocks and fences (``` or ~~~, indented), at any depth."""
     lines: set[int] = set()

@@ -9,6 +9,7 @@ from reporting.text import (
     balance_fences,
     clean_section_text,
     demote_headings,
+    drop_empty_list_items,
     drop_meta_paragraphs,
     drop_repeated_sentences,
     strip_preamble,
@@ -315,3 +316,9 @@ def test_repeat_removal_keeps_code_indentation_and_hard_breaks() -> None:
     clean, removed = drop_repeated_sentences(text)
     assert removed == 1
     assert clean == text.removesuffix("\n\nLine one here.")
+
+
+def test_bare_list_markers_are_dropped_outside_code() -> None:
+    text = "Customers were affected.\n4.\n\n- real item\n-\n\n```\n1.\n```"
+    assert drop_empty_list_items(text) == "Customers were affected.\n\n- real item\n\n```\n1.\n```"
+    assert drop_empty_list_items("No markers here.") == "No markers here."
