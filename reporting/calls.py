@@ -255,7 +255,7 @@ class StepRunner:
             spec = secondary
         try:
             await self._attempt(step, spec, messages, max_tokens, title, result)
-        except ProviderError as exc:
+        except (ProviderError, CostLimitExceededError) as exc:  # a cloud secondary may be capped
             result.errors.append(f"{spec.label}: {exc}")
             event = "FALLBACK_FAILED" if result.fallback else "FAILED"
             hybrid(**_label(step), Event=event, Provider=spec.label, Error=exc)

@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from functools import cache
 
 from reporting.sources import Chunk
-from reporting.text import code_lines, map_prose_sentences
+from reporting.text import INLINE_CODE, code_lines, map_prose_sentences, unix_newlines
 
-# A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)" or reference "[1]:".
+# A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)". (A reference
+# definition "[1]: url" at a line's start is told apart in `_rewrite`.)
 # At most three ASCII digits: "[2023]" is a year, not the 2023rd source.
-_GROUP = re.compile(r"\[(?P<nums>\s*[0-9]{1,3}(?:\s*,\s*[0-9]{1,3})*\s*)\](?![(:])")
+_GROUP = re.compile(r"\[(?P<nums>\s*[0-9]{1,3}(?:\s*,\s*[0-9]{1,3})*\s*)\](?!\()")
 # An inline code span, left alone, or a citation group.
-_CODE_OR_GROUP = re.compile(rf"(?P<code>`[^`\n]*`)|{_GROUP.pattern}")
+_CODE_OR_GROUP = re.compile(rf"(?P<code>{INLINE_CODE.pattern})|{_GROUP.pattern}")
 _GONE = "\x00"  # marks a removed citation until the spacing around it is tidied
 _GONE_RUN = r"(?:[ \t]*\x00)+"
+_GONE_LINE = re.compile(rf"(?m)^{_GONE_RUN}[ \t]*\n")
 _GONE_AT_LINE_START = re.compile(rf"(?m)^{_GONE_RUN}[ \t]*")
-_GONE_BEFORE_TIGHT = re.compile(rf"(?m){_GONE_RUN}[ \t]*(?=[.,;:!?)\]}}]|$)")
+# Spaces after a removed citation at a line's end stay: two of them are a hard break.
+_GONE_BEFORE_TIGHT = re.compile(rf"(?m){_GONE_RUN}(?:[ \t]*(?=[.,;:!?)\]}}])|(?=[ \t]*$))")
 _GONE_BETWEEN = re.compile(rf"{_GONE_RUN}[ \t]*")
 REFERENCE_WORDS = 12  # words of a chunk quoted in the references list
 
@@ -39,6 +42,7 @@ def _numbers(group: str) -> list[int]:
 
 def _tidy(text: str) -> str:
     """Drop removed-citation marks without leaving doubled spaces or spaces before punctuation."""
+    text = _GONE_LINE.sub("", text)  # a line that held only "[9]" goes, not just its text
     text = _GONE_AT_LINE_START.sub("", text)  # "[9] Text" -> "Text"
     text = _GONE_BEFORE_TIGHT.sub("", text)  # "word [9]." -> "word."
     return _GONE_BETWEEN.sub(" ", text)  # "word [9] next" -> "word next"
@@ -53,8 +57,9 @@ def _rewrite(
 
     def replace(match: re.Match[str]) -> str:
         nonlocal removed
-        if match.group("code"):
-            return match.group(0)
+        line, at = match.string, match.start()
+        if match.group("code") or (line.startswith(":", match.end()) and not line[:at].strip()):
+            return match.group(0)  # code, or a reference definition "[1]: url"
         numbers = _numbers(match.group("nums"))
         kept: list[int] = []
         for number in numbers:
@@ -71,7 +76,7 @@ def _rewrite(
         return "[" + ", ".join(str(n) for n in shown) + "]"
 
     # Code is left alone: `a[1]` in a code span or block is an index, not a citation.
-    text = text.replace(_GONE, "")
+    text = unix_newlines(text).replace(_GONE, "")
     code = code_lines(text)
     lines = [
         line if number in code else _CODE_OR_GROUP.sub(replace, line)

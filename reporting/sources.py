@@ -104,7 +104,12 @@ def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False
             # own name never act as wildcards.
             files = [m for m in _glob(Path(pattern).expanduser(), base) if m.is_file()]
             if not files:
-                raise InputError(f"source pattern {pattern!r} matches no file under {base}")
+                hint = (
+                    "; `**` alone matches folders: write `**/*.md`"
+                    if pattern.endswith("**")
+                    else ""
+                )
+                raise InputError(f"source pattern {pattern!r} matches no file under {base}{hint}")
             found.update(_check_file(m, pattern, base, allow_outside) for m in files)
         else:
             if not joined.exists():

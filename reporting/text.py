@@ -83,7 +83,9 @@ def drop_meta_paragraphs(text: str) -> str:
     return "\n\n".join(kept) if kept else text
 
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_GAP = re.compile(r"(?<=[.!?])(\s+)")
+# An inline code span: a run of backticks, text, the same run ("`a`", "``a`b``").
+INLINE_CODE = re.compile(r"(?P<ticks>`+)(?:(?!(?P=ticks)).)+?(?P=ticks)")
 _NOT_WORD = re.compile(r"[^\w\s]+")
 
 
@@ -103,13 +105,40 @@ def drop_empty_list_items(text: str) -> str:
     return "\n".join(kept) if len(kept) < len(lines) else text
 
 
+def unix_newlines(text: str) -> str:
+    """Every line break as "\\n": markdown-it also breaks lines at a lone "\\r"."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def code_lines(text: str) -> set[int]:
     """Numbers of the lines inside code blocks and fences (``` or ~~~, indented), at any depth."""
     lines: set[int] = set()
-    for token in _MD.parse(text):
+    for token in _MD.parse(unix_newlines(text)):
         if token.type in ("code_block", "fence") and token.map:
             lines.update(range(*token.map))
     return lines
+
+
+def _rewrite_paragraph(paragraph: str, rewrite: Callable[[str], str | None]) -> str:
+    """A paragraph with each sentence rewritten; the whitespace between them is kept."""
+    # Code spans are set aside first, so a "." inside one never splits a sentence and no
+    # rewrite reaches into code; a sentence's own line breaks stay inside it.
+    spans: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\x01{len(spans) - 1}\x01"
+
+    hidden = INLINE_CODE.sub(hide, paragraph)
+    parts = _SENTENCE_GAP.split(hidden)  # sentence, gap, sentence, gap, …
+    out: list[str] = []
+    for index in range(0, len(parts), 2):
+        new = rewrite(parts[index])
+        if new:
+            if out and index > 0:
+                out.append(parts[index - 1])  # the gap before a kept sentence
+            out.append(new)
+    return re.sub("\x01([0-9]+)\x01", lambda m: spans[int(m.group(1))], "".join(out))
 
 
 def map_prose_sentences(text: str, rewrite: Callable[[str], str | None]) -> str:
@@ -118,25 +147,35 @@ def map_prose_sentences(text: str, rewrite: Callable[[str], str | None]) -> str:
     Lists, tables, quotes, headings and code are left exactly as they are, and so are line
     breaks, indentation and hard breaks inside a paragraph.
     """
+    text = unix_newlines(text)
     lines = text.split("\n")
-    dropped: set[int] = set()
-    for token in _MD.parse(text):
-        if token.type != "paragraph_open" or token.level != 0 or not token.map:
+    paragraphs = [
+        token.map
+        for token in _MD.parse(text)
+        if token.type == "paragraph_open" and token.level == 0 and token.map
+    ]
+    # Rewritten in reading order (a rewrite may remember earlier sentences), then put back
+    # from the end, so the line numbers of earlier paragraphs still hold.
+    rewritten = []
+    for start, end in paragraphs:
+        block = "\n".join(lines[start:end])
+        lead = block[: len(block) - len(block.lstrip())]
+        rewritten.append((start, end, lead, _rewrite_paragraph(block.strip(), rewrite)))
+    for start, end, lead, new in reversed(rewritten):
+        if new:
+            lines[start:end] = (lead + new).split("\n")
             continue
-        start, end = token.map
-        for number in range(start, end):
-            line = lines[number]
-            body = line.strip()
-            lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()) :]
-            kept = [new for sentence in _SENTENCE_SPLIT.split(body) if (new := rewrite(sentence))]
-            if kept:
-                lines[number] = lead + " ".join(kept) + trail
-            else:
-                dropped.add(number)
-    if not dropped:
-        return "\n".join(lines)
-    kept_lines = [line for number, line in enumerate(lines) if number not in dropped]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept_lines)).strip("\n")
+        # A paragraph with nothing left goes, with the blank line that separated it.
+        del lines[start:end]
+        if (
+            start < len(lines)
+            and not lines[start].strip()
+            and (start == 0 or not lines[start - 1].strip())
+        ):
+            del lines[start]
+        elif start > 0 and start == len(lines) and not lines[start - 1].strip():
+            del lines[start - 1]
+    return "\n".join(lines)
 
 
 def drop_repeated_sentences(text: str) -> tuple[str, int]:

@@ -48,12 +48,15 @@ def test_format_context_numbers_chunks_with_sources() -> None:
         ("A [7][8] b [9] c.", "A b c.", [], 3),
         ("[5] Starts here.\nNext [1]", "Starts here.\nNext [1]", [1], 1),
         ("Lead [9] [2] end.", "Lead [2] end.", [2], 1),
+        ("A link [1](http://x) stays.", "A link [1](http://x) stays.", [], 0),
         (
-            "A link [1](http://x) and a def [4]: stay.",
-            "A link [1](http://x) and a def [4]: stay.",
+            "[4]: http://x is a reference definition",
+            "[4]: http://x is a reference definition",
             [],
             0,
         ),
+        # Mid-line, "[4]:" is a citation followed by a colon.
+        ("As shown in [4]: the rollout.", "As shown in: the rollout.", [], 1),
     ],
 )
 def test_check_citations(text: str, clean: str, cited: list[int], removed: int) -> None:
@@ -209,3 +212,36 @@ def test_renumbering_leaves_code_alone() -> None:
     # B becomes source 2 of the report; the code keeps its own [1].
     assert registry.register("2", text, [B, A]) == text.replace("Cites [1]", "Cites [2]")
     assert registry.register("3", "Now [2] and `arr[2]`.", [B, A]) == "Now [1] and `arr[2]`."
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        (
+            "First line of para\n[9]\nsecond line of para.",
+            "First line of para\nsecond line of para.",
+        ),
+        ("Hard break [9]  \nnext line.", "Hard break  \nnext line."),
+        ("Word [9]\r\nnext [1].", "Word\nnext [1]."),
+        ("Code ``b[9]`` stays, [9] goes.", "Code ``b[9]`` stays, goes."),
+        ("a\rb\rc\n```\nx = arr[9]\n```\nEnd [9].", "a\nb\nc\n```\nx = arr[9]\n```\nEnd."),
+    ],
+)
+def test_removal_keeps_the_block_structure(text: str, clean: str) -> None:
+    assert check_citations(text, 1)[0] == clean
+
+
+def test_a_mid_line_citation_before_a_colon_is_renumbered() -> None:
+    registry = CitationRegistry()
+    registry.register("1", "Only cites three [3].", [A, B, C])
+    second = registry.register("2", "As shown in [2]: the rollout. Also [3] and [1].", [A, B, C])
+    # B is new (2), C was cited by section 1 (1), A is new (3): the colon changes nothing.
+    assert second == "As shown in [2]: the rollout. Also [1] and [3]."
+
+
+def test_attribution_cites_a_wrapped_sentence_once_and_never_inside_code() -> None:
+    wrapped = "The PUT latency of the bucket\ntier rose to 2.4 seconds."
+    assert attribute(wrapped, [LATENCY]) == (wrapped[:-1] + " [1].", 1)
+    code = "Run `PUT latency of the bucket tier rose. 2.4 seconds` now."
+    assert attribute(code, [LATENCY])[0].count("`") == 2
+    assert "seconds [1]`" not in attribute(code, [LATENCY])[0]

@@ -186,3 +186,20 @@ def test_a_looping_model_reaches_the_reader_once_and_the_loop_is_counted(
     report = _compiler(settings, fakes).compile(load_outline(outline_file))
     assert report.body("1") == "The queue drains at noon every day. Then traffic falls."
     assert all(result.repeats_removed == 3 for result in report.results)
+
+
+def test_a_capped_cloud_secondary_fails_the_step_with_both_causes(tmp_path: Path) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text("title: T\nsections:\n  - title: Introduction\n")
+    settings = load_settings(
+        **HYBRID,
+        secondary_provider="openai",
+        secondary_model="gpt-4o-mini",
+        max_cloud_calls=4,
+        max_retries=0,
+    )
+    fakes = FakeProviders({"openai": lambda n: ProviderServerError("HTTP 500 server error")})
+    with pytest.raises(GenerationError) as failure:
+        _compiler(settings, fakes).compile(load_outline(path))
+    message = str(failure.value)
+    assert "HTTP 500 server error" in message and "MAX_CLOUD_CALLS=4 reached" in message

@@ -253,6 +253,8 @@ def test_pattern_matching_nothing_is_an_input_error(project: Path) -> None:
         resolve_sources(["missing/*.md"], project)
     with pytest.raises(InputError, match=r"nope\.md: no such file"):
         resolve_sources(["nope.md"], project)
+    with pytest.raises(InputError, match=r"`\*\*` alone matches folders: write `\*\*/\*\.md`"):
+        resolve_sources(["notes/**"], project)
 
 
 def test_unknown_extension_is_refused(project: Path) -> None:

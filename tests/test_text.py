@@ -322,3 +322,39 @@ def test_bare_list_markers_are_dropped_outside_code() -> None:
     text = "Customers were affected.\n4.\n\n- real item\n-\n\n```\n1.\n```"
     assert drop_empty_list_items(text) == "Customers were affected.\n\n- real item\n\n```\n1.\n```"
     assert drop_empty_list_items("No markers here.") == "No markers here."
+
+
+CODE = "```python\nx = 1\n\n\n\ny = 2\n```\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "clean", "removed"),
+    [
+        # A lone CR is a line break; it used to crash the paragraph walk.
+        (
+            "One.\rTwo is here.\n\nThree is a new paragraph.\n\nFour.",
+            "One.\nTwo is here.\n\nThree is a new paragraph.\n\nFour.",
+            0,
+        ),
+        # A wrapped sentence is one sentence.
+        (
+            "The team goes home. Later, the stall ends at noon and\nthe team goes home.",
+            "The team goes home. Later, the stall ends at noon and\nthe team goes home.",
+            0,
+        ),
+        # Sentence ends inside a code span do not split it.
+        (
+            "The stall ends now. Run `x. The stall ends now. y` please.",
+            "The stall ends now. Run `x. The stall ends now. y` please.",
+            0,
+        ),
+        # A dropped paragraph takes one blank line with it; code keeps its blank lines.
+        (
+            "The stall ends now today.\n\nThe stall ends now today.\n\n" + CODE,
+            "The stall ends now today.\n\n" + CODE,
+            1,
+        ),
+    ],
+)
+def test_repeat_removal_keeps_structure(text: str, clean: str, removed: int) -> None:
+    assert drop_repeated_sentences(text) == (clean, removed)
