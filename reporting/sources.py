@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reporting.errors import InputError
+from reporting.text import one_line
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -64,14 +65,6 @@ def _check_file(path: Path, pattern: str, base: Path, allow_outside: bool) -> Pa
     return resolved
 
 
-def _short_reason(error: Exception) -> str:
-    """A parser's complaint as one short line, for an error message about a broken file."""
-    lines = str(error).strip().splitlines()
-    reason = lines[0].strip() if lines else ""
-    reason = reason or type(error).__name__
-    return reason if len(reason) <= 160 else reason[:159] + "…"
-
-
 def _glob(pattern: Path, base: Path) -> list[Path]:
     """Expand a glob relative to base (or absolute); `**` enters no symlinked folder."""
     # pathlib's `**` (Python 3.11) does not follow symlinked folders, so a link back up the
@@ -88,6 +81,11 @@ def _glob(pattern: Path, base: Path) -> list[Path]:
             for part in match.relative_to(start).parts
         )
     )
+
+
+def _reason(error: Exception) -> str:
+    """A parser's complaint about a broken file, as one short line."""
+    return one_line(str(error) or type(error).__name__, 160)
 
 
 def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False) -> list[Path]:
@@ -143,7 +141,7 @@ def _read_pdf(path: Path) -> Extracted:
     except OSError:
         raise  # the file itself cannot be read: reported as such by extract()
     except Exception as error:
-        raise InputError(f"source {path}: not a readable PDF ({_short_reason(error)})") from None
+        raise InputError(f"source {path}: not a readable PDF ({_reason(error)})") from None
     if encrypted:
         raise InputError(f"source {path}: the PDF is encrypted; give an unencrypted copy")
     text, starts = "", []
@@ -184,9 +182,7 @@ def _read_docx(path: Path) -> str:
     except OSError:
         raise  # the file itself cannot be read: reported as such by extract()
     except Exception as error:
-        raise InputError(
-            f"source {path}: not a readable .docx file ({_short_reason(error)})"
-        ) from None
+        raise InputError(f"source {path}: not a readable .docx file ({_reason(error)})") from None
     return "\n\n".join(blocks)
 
 

@@ -36,6 +36,12 @@ _MARKER_LINE = re.compile(r"^\s*(?:<{3,}|>{3,}|\[(?:insert|todo|tbd)[^\]]*\])\s*
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]*_]*(?=\s|$)")
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Collapse whitespace and cut a long message (a server's, a parser's) to one short line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def strip_think(text: str) -> str:
     """Remove `<think>…</think>` blocks that reasoning models emit."""
     return _THINK.sub("", text)

@@ -132,30 +132,31 @@ def test_judge_asks_both_orders_and_recommends_the_secondary(
     assert record["routing_file"] == "DRAFT:\n  analysis: secondary\n"
 
 
-def test_a_judge_that_always_answers_a_gives_ties(
-    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
+@pytest.mark.parametrize(
+    ("answer", "verdicts"),
+    [
+        # The same letter in both orders names different providers: a tie.
+        ("A\nThe first one.", ["tie", "tie"]),
+        # No readable letter: no verdict at all, never a default winner.
+        ("I cannot decide.", [None, None]),
+    ],
+)
+def test_a_judge_that_cannot_tell_them_apart(
+    outline_file: Path,
+    tmp_path: Path,
+    servers: tuple[OpenAIServer, OllamaServer],
+    answer: str,
+    verdicts: list[str | None],
 ) -> None:
     openai, _ = servers
-    openai.reply = lambda body: "A\nThe first one." if _is_judge(body) else LONG
-    code, _, stderr = _compare(
-        outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", ANALYSIS, "--judge"
-    )
-    assert code == 0, stderr
-    assert [p["verdict"] for p in _record(tmp_path / "out")["pairs"]] == ["tie", "tie"]
-
-
-def test_a_judge_that_answers_nothing_readable_gives_no_verdict(
-    outline_file: Path, tmp_path: Path, servers: tuple[OpenAIServer, OllamaServer]
-) -> None:
-    openai, _ = servers
-    openai.reply = lambda body: "I cannot decide." if _is_judge(body) else LONG
+    openai.reply = lambda body: answer if _is_judge(body) else LONG
     code, _, stderr = _compare(
         outline_file, tmp_path / "out", "--phases", "DRAFT", "--sections", ANALYSIS, "--judge"
     )
     assert code == 0, stderr
     record = _record(tmp_path / "out")
-    assert [p["verdict"] for p in record["pairs"]] == [None, None]
-    assert record["pairs"][0]["judge_replies"] == ["I cannot decide.", "I cannot decide."]
+    assert [p["verdict"] for p in record["pairs"]] == verdicts
+    assert record["pairs"][0]["judge_replies"] == [answer, answer]
 
 
 def test_files_show_both_texts_side_by_side_with_recommendations(

