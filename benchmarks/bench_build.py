@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reporting.batch import run_batch
 from reporting.build import build_report
-from reporting.compiler import SectionCompiler
-from reporting.limits import ProviderLimits
-from reporting.outline import load_outline
-from reporting.providers import ChatModels
-from reporting.routing import ProviderSpec, Role
+from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.execute import SectionCompiler
+from reporting.outline.model import load_outline
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import ProviderSpec, Role
 from reporting.settings import Settings, load_settings
 
 TYPES = ["intro", "background", "method", "implementation", "results", "analysis", "discussion"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from reporting.grounding import ground_outline
-from reporting.outline import load_outline
-from reporting.retrieval import SourceIndex
+from reporting.outline.model import load_outline
+from reporting.sources.grounding import ground_outline
+from reporting.sources.search import SourceIndex
 
 WORDS = [
     "latency",

@@ -1,5 +1,5 @@
 """`python -m reporting` runs the CLI."""
 
-from reporting.cli import main
+from reporting.cli.app import main
 
 main()

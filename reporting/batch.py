@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reporting.build import BuildResult, abuild_report
-from reporting.cache import PhaseCache
-from reporting.compiler import SectionCompiler
+from reporting.compiler.cache import PhaseCache
+from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.execute import SectionCompiler
 from reporting.errors import InputError, ReportingError
-from reporting.files import safe_stem
-from reporting.limits import ProviderLimits
 from reporting.logs import current_report
-from reporting.providers import ChatModels
-from reporting.routing import Role
+from reporting.providers.registry import ChatModels
+from reporting.render.outputs import safe_stem
+from reporting.routing.plan import Role
 from reporting.settings import Settings
 
 OUTLINE_SUFFIXES = (".yaml", ".yml")

@@ -9,21 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reporting.cache import PhaseCache
-from reporting.calls import Observer, Sleep
-from reporting.compiler import CompiledReport, SectionCompiler
+from reporting.assets import templates_dir
+from reporting.compiler.cache import PhaseCache
+from reporting.compiler.execute import CompiledReport, SectionCompiler
+from reporting.compiler.runner import Observer, Sleep
 from reporting.errors import InputError
-from reporting.files import safe_stem, staged
-from reporting.grounding import Grounding, ground_outline
 from reporting.logs import redact
-from reporting.manifest import build_manifest, dump_manifest
-from reporting.outline import Outline, load_outline
-from reporting.preflight import preflight
-from reporting.prompts import templates_dir
+from reporting.observe.manifest import build_manifest, dump_manifest
+from reporting.outline.model import Outline, load_outline
 from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
-from reporting.routing import Plan, Role
+from reporting.render.outputs import safe_stem, staged
+from reporting.routing.availability import preflight
+from reporting.routing.plan import Plan, Role
 from reporting.settings import Settings
+from reporting.sources.grounding import Grounding, ground_outline
 
 
 @dataclass(frozen=True)

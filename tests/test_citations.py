@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.citations import (
+from reporting.compiler.prompts import section_messages
+from reporting.outline.model import parse_outline
+from reporting.phases import CompilationPhase
+from reporting.sources.citations import (
     CitationRegistry,
     Reference,
     attribute,
     check_citations,
     format_context,
 )
-from reporting.outline import parse_outline
-from reporting.phases import CompilationPhase
-from reporting.prompts import section_messages
-from reporting.sources import Chunk, chunk_id
+from reporting.sources.read import Chunk, chunk_id
 
 
 def chunk(source: str, text: str) -> Chunk:

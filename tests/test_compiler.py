@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeProviders
 
 from reporting.build import build_report
-from reporting.compiler import SectionCompiler
+from reporting.compiler.execute import SectionCompiler
 from reporting.errors import (
     ConfigError,
     GenerationError,
@@ -17,9 +17,9 @@ from reporting.errors import (
     ProviderRejected,
     ProviderServerError,
 )
-from reporting.outline import load_outline
-from reporting.providers import ChatModels
-from reporting.routing import Role
+from reporting.outline.model import load_outline
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import Role
 from reporting.settings import Settings, load_settings
 
 HYBRID = {"vra_hybrid_mode": True, "openai_api_key": "sk-test-0000", "retry_backoff_max": 0}

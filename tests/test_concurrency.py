@@ -24,9 +24,9 @@ from typer.testing import CliRunner
 
 import reporting.batch
 from reporting.build import build_report
-from reporting.cli import app
-from reporting.compiler import SectionCompiler
-from reporting.providers import ChatModels
+from reporting.cli.app import app
+from reporting.compiler.execute import SectionCompiler
+from reporting.providers.registry import ChatModels
 from reporting.settings import Settings, load_settings
 
 runner = CliRunner()

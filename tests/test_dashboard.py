@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from reporting.dashboard import money, nice_step, render_dashboard, x_tick_indices
-from reporting.stats import aggregate, load_manifests
+from reporting.observe.dashboard import money, nice_step, render_dashboard, x_tick_indices
+from reporting.observe.stats import aggregate, load_manifests
 
 GENERATED_AT = dt.datetime(2026, 3, 13, 9, 0, tzinfo=dt.UTC)
 EVIL_TITLE = "Beta <script>alert(1)</script> & co"

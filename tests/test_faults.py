@@ -25,8 +25,8 @@ from loopback import (
 )
 from typer.testing import CliRunner
 
-from reporting.cache import PhaseCache
-from reporting.cli import app
+from reporting.cli.app import app
+from reporting.compiler.cache import PhaseCache
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reporting.files import safe_stem, staged
+from reporting.render.outputs import safe_stem, staged
 
 
 class Boom(Exception):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reporting.compiler.budget import CloudBudget
 from reporting.errors import CostLimitExceededError
-from reporting.guardrail import CloudBudget
 
 
 def test_reserved_calls_are_always_available() -> None:

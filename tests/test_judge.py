@@ -7,7 +7,7 @@ from typing import Literal
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from reporting.judge import Verdict, combine, judge_messages, parse_choice
+from reporting.compare.judge import Verdict, combine, judge_messages, parse_choice
 from reporting.phases import CompilationPhase
 
 TEXT_A = "Alpha text: the primary's answer about ingestion."

@@ -8,7 +8,6 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from reporting.citations import Reference
 from reporting.render.markdown import (
     ProvenanceEntry,
     RenderedSection,
@@ -16,6 +15,7 @@ from reporting.render.markdown import (
     md_inline,
     render_markdown,
 )
+from reporting.sources.citations import Reference
 
 DAY = dt.date(2026, 10, 9)
 SECTIONS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.measures import TextMeasures, count_words, measure_text, repeated_sentences
+from reporting.compare.measures import TextMeasures, count_words, measure_text, repeated_sentences
 
 EASY = "The cat sat on the mat. It was a warm day. The dog ran in the sun. We had fun."
 HARD = (

@@ -10,7 +10,7 @@ import pytest
 
 from reporting import outline as outline_module
 from reporting.errors import OutlineError
-from reporting.outline import (
+from reporting.outline.model import (
     DEFAULT_PARENT_WORDS,
     DEFAULT_WORDS,
     Outline,

@@ -16,13 +16,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from reporting.build import report_markdown
-from reporting.compiler import SectionCompiler
+from reporting.compiler.execute import SectionCompiler
 from reporting.errors import ProviderRateLimited, ProviderRejected, ProviderServerError
-from reporting.manifest import build_manifest
-from reporting.outline import Outline, SectionType, parse_outline
+from reporting.observe.manifest import build_manifest
+from reporting.outline.model import Outline, SectionType, parse_outline
 from reporting.phases import CompilationPhase
-from reporting.providers import ChatModels
-from reporting.routing import Reason, Role, make_plan
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import Reason, Role, make_plan
 from reporting.settings import Settings, load_settings
 
 # The autouse fixture only clears the environment and changes folder once per test: every

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reporting.judge import Verdict, combine, parse_choice
-from reporting.measures import TextMeasures
-from reporting.recommend import (
+from reporting.compare.judge import Verdict, combine, parse_choice
+from reporting.compare.measures import TextMeasures
+from reporting.compare.recommend import (
     DRAFT_LENGTH_RATIO_MIN,
     LENGTH_RATIO_MAX,
     LENGTH_RATIO_MIN,

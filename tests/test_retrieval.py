@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from reporting.retrieval import SourceIndex, tokenize
-from reporting.sources import Chunk, chunk_id, chunk_source
+from reporting.sources.read import Chunk, chunk_id, chunk_source
+from reporting.sources.search import SourceIndex, tokenize
 
 
 def chunk(name: str, text: str) -> Chunk:

@@ -11,12 +11,12 @@ from conftest import read_manifest, report_files
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli import app
+from reporting.cli.app import app
 from reporting.errors import ConfigError
-from reporting.outline import Outline, SectionType, parse_outline
-from reporting.overrides import load_routing_file
+from reporting.outline.model import Outline, SectionType, parse_outline
 from reporting.phases import CompilationPhase
-from reporting.routing import Reason, Role, make_plan
+from reporting.routing.plan import Reason, Role, make_plan
+from reporting.routing.routing_file import load_routing_file
 from reporting.settings import Settings, load_settings
 
 P = CompilationPhase

@@ -15,10 +15,9 @@ import docx
 import pytest
 from typer.testing import CliRunner
 
-from reporting.cli import _configure_logging, app
+from reporting.cli.app import _configure_logging, app
 from reporting.errors import InputError
-from reporting.retrieval import SourceIndex, tokenize
-from reporting.sources import (
+from reporting.sources.read import (
     CHUNK_SIZE,
     MAX_SOURCE_BYTES,
     Chunk,
@@ -29,6 +28,7 @@ from reporting.sources import (
     load_chunks,
     resolve_sources,
 )
+from reporting.sources.search import SourceIndex, tokenize
 
 
 def make_pdf(path: Path, *pages: str) -> None:
@@ -230,7 +230,7 @@ def test_a_source_over_20_mb_is_refused(tmp_path: Path) -> None:
 def test_oversized_source_is_refused_before_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("reporting.sources.MAX_SOURCE_BYTES", 10)
+    monkeypatch.setattr("reporting.sources.read.MAX_SOURCE_BYTES", 10)
     big = tmp_path / "dump.txt"
     big.write_text("eleven char")
     with pytest.raises(InputError, match=r"dump\.txt: 11 bytes; the limit is 10 per file"):

@@ -8,12 +8,12 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from reporting.render.markdown import environment
-from reporting.routing import Role
+from reporting.routing.plan import Role
 
 if TYPE_CHECKING:
-    from reporting.calls import StepResult
-    from reporting.compare import CompareRun, PairRun
-    from reporting.recommend import Side
+    from reporting.compare.recommend import Side
+    from reporting.compare.run import CompareRun, PairRun
+    from reporting.compiler.runner import StepResult
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from reporting.citations import Reference
-from reporting.prompts import templates_dir
+from reporting.assets import templates_dir
+from reporting.sources.citations import Reference
 
 # CommonMark's specials plus pandoc's: {attributes}, $math$, ^super^, ~sub~ and &entities;.
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|{}$^~&])")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from reporting.routing import ProviderSpec, Role
+from reporting.routing.plan import ProviderSpec, Role
 from reporting.settings import ProviderKind, Settings
 
 

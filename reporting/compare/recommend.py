@@ -48,9 +48,9 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from reporting.judge import Verdict
-from reporting.measures import TextMeasures
-from reporting.outline import SectionType
+from reporting.compare.judge import Verdict
+from reporting.compare.measures import TextMeasures
+from reporting.outline.model import SectionType
 from reporting.phases import CompilationPhase
 
 LENGTH_RATIO_MIN = 0.6

@@ -14,8 +14,8 @@ from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from reporting.compiler.prompts import _render
 from reporting.phases import CompilationPhase
-from reporting.prompts import _render
 from reporting.text import strip_think
 
 Choice = Literal["A", "B"]

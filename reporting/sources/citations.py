@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from reporting.sources import Chunk
+from reporting.sources.read import Chunk
 from reporting.text import INLINE_CODE, code_lines, map_prose_sentences, unix_newlines
 
 # A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)". (A reference

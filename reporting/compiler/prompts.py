@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from reporting.citations import format_context
-from reporting.outline import Outline, Section
+from reporting.assets import templates_dir
+from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.sources import Chunk
+from reporting.sources.citations import format_context
+from reporting.sources.read import Chunk
 
 # Bump when a template changes: cached results of older prompts must not be reused.
 PROMPT_VERSION = "2"
@@ -33,12 +33,6 @@ _TEMPLATE_FILES = {
     CompilationPhase.REFINE: "refine.j2",
     CompilationPhase.ABSTRACT: "abstract.j2",
 }
-
-
-def templates_dir() -> Path:
-    """The templates folder: inside the installed package, else beside it in a source tree."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 @cache

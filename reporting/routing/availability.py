@@ -5,7 +5,7 @@ from __future__ import annotations
 from reporting.errors import ConfigError
 from reporting.logs import hybrid
 from reporting.providers.checks import ProviderCheck, check_provider
-from reporting.routing import Role, provider_specs
+from reporting.routing.plan import Role, provider_specs
 from reporting.settings import Settings
 
 

@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from reporting.calls import StepResult
-from reporting.outline import Outline
+from reporting.compiler.runner import StepResult
+from reporting.outline.model import Outline
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.routing import Plan, Step
+from reporting.routing.plan import Plan, Step
 
 
 class LiveProgress:

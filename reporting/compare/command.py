@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from reporting.build import cache_folder, ground
-from reporting.cache import PhaseCache
-from reporting.calls import Sleep
-from reporting.compare import (
+from reporting.compare.recommend import pair_to_dict, routing_file_text
+from reporting.compare.run import (
     ComparePlan,
     CompareRun,
     Comparison,
@@ -20,16 +19,17 @@ from reporting.compare import (
     parse_sections,
     plan_compare,
 )
-from reporting.files import safe_stem, staged
-from reporting.grounding import Grounding
+from reporting.compiler.cache import PhaseCache
+from reporting.compiler.runner import Sleep
 from reporting.logs import redact
-from reporting.manifest import file_sha256, package_versions
-from reporting.outline import Outline, load_outline
-from reporting.preflight import preflight
-from reporting.recommend import pair_to_dict, routing_file_text
+from reporting.observe.manifest import file_sha256, package_versions
+from reporting.outline.model import Outline, load_outline
 from reporting.render.compare import render_compare
-from reporting.routing import Role
+from reporting.render.outputs import safe_stem, staged
+from reporting.routing.availability import preflight
+from reporting.routing.plan import Role
 from reporting.settings import Settings
+from reporting.sources.grounding import Grounding
 
 COMPARE_VERSION = 1
 COMPARE_SUFFIX = ".compare.json"

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reporting.errors import InputError, OutlineError
-from reporting.outline import Outline, Section
-from reporting.retrieval import SourceIndex
-from reporting.sources import Chunk, chunk_source, extract, resolve_sources
-from reporting.sources import relative_source as _relative
+from reporting.outline.model import Outline, Section
+from reporting.sources.read import Chunk, chunk_source, extract, resolve_sources
+from reporting.sources.read import relative_source as _relative
+from reporting.sources.search import SourceIndex
 
 
 @dataclass(frozen=True)

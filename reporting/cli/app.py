@@ -24,7 +24,7 @@ from rich.table import Table
 from reporting import __version__
 from reporting.errors import InputError, OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
-from reporting.routing import Role
+from reporting.routing.plan import Role
 from reporting.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -134,7 +134,7 @@ def build(
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
     from reporting.build import build_report
-    from reporting.progress import LiveProgress
+    from reporting.cli.progress import LiveProgress
 
     settings = _settings()
     _configure_logging(settings, quiet)
@@ -182,8 +182,8 @@ def batch(
 
     from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
     from reporting.build import cache_folder
-    from reporting.cache import PhaseCache
-    from reporting.preflight import preflight
+    from reporting.compiler.cache import PhaseCache
+    from reporting.routing.availability import preflight
 
     settings = _settings()
     _configure_logging(settings, quiet)
@@ -234,7 +234,7 @@ def plan(
 ) -> None:
     """Show who will write each step of OUTLINE and what it will cost, sending no model call."""
     from reporting.build import plan_outline
-    from reporting.projection import project_plan
+    from reporting.compiler.estimate import project_plan
 
     settings = _settings()
     _configure_logging(settings, quiet=as_json)
@@ -318,7 +318,7 @@ def compare(
     allow_outside: AllowOutside = False,
 ) -> None:
     """Run chosen calls of OUTLINE on both providers; write <stem>.compare.md and .compare.json."""
-    from reporting.compare_files import prepare_compare, run_compare
+    from reporting.compare.command import prepare_compare, run_compare
 
     settings = _settings()
     _configure_logging(settings, quiet)
@@ -395,7 +395,7 @@ def stats(
     ] = None,
 ) -> None:
     """Aggregate every run manifest found: routing, fallbacks, latency, cost and saving."""
-    from reporting.stats import aggregate, load_manifests, pool_comparisons
+    from reporting.observe.stats import aggregate, load_manifests, pool_comparisons
 
     with _guard():
         manifests, skipped = load_manifests(paths or [DEFAULT_OUT])
@@ -407,8 +407,8 @@ def stats(
         if html is not None:
             import datetime as dt
 
-            from reporting.dashboard import render_dashboard
-            from reporting.files import staged
+            from reporting.observe.dashboard import render_dashboard
+            from reporting.render.outputs import staged
 
             page = render_dashboard(summary, generated_at=dt.datetime.now(dt.UTC))
             with staged(html.parent if str(html.parent) else Path(".")) as stage:
@@ -483,7 +483,7 @@ def _print_stats(summary: dict[str, object]) -> None:
 @app.command()
 def doctor() -> None:
     """Check the providers a build would use; exit 0 only when a build can run."""
-    from reporting.preflight import check_roles
+    from reporting.routing.availability import check_roles
 
     settings = _settings()
     with _guard(settings):
@@ -532,7 +532,7 @@ def cache_stats(
 ) -> None:
     """Entries, size and age of the phase cache."""
     from reporting.build import cache_folder
-    from reporting.cache import PhaseCache
+    from reporting.compiler.cache import PhaseCache
 
     settings = _settings()
     with _guard(settings):
@@ -565,8 +565,8 @@ def cache_clear(
 ) -> None:
     """Delete cached phase results and source indexes."""
     from reporting.build import cache_folder
-    from reporting.cache import PhaseCache
-    from reporting.retrieval import clear_indexes
+    from reporting.compiler.cache import PhaseCache
+    from reporting.sources.search import clear_indexes
 
     settings = _settings()
     with _guard(settings):

@@ -16,30 +16,30 @@ from dataclasses import dataclass, field
 
 from langchain_core.messages import BaseMessage
 
-from reporting.cache import PhaseCache
-from reporting.calls import Metrics, Sleep, StepResult, StepRunner
-from reporting.citations import check_citations, format_context
-from reporting.compiler import first_error
-from reporting.errors import ConfigError, GenerationError, InputError
-from reporting.grounding import Grounding
-from reporting.guardrail import CloudBudget
-from reporting.judge import Verdict, combine, judge_messages, parse_choice
-from reporting.logs import hybrid
-from reporting.measures import measure_text
-from reporting.outline import Outline, Section
-from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.pricing import PriceTable
-from reporting.prompts import (
+from reporting.compare.judge import Verdict, combine, judge_messages, parse_choice
+from reporting.compare.measures import measure_text
+from reporting.compare.recommend import Pair, Recommendation, Side, recommend
+from reporting.compiler.budget import CloudBudget
+from reporting.compiler.cache import PhaseCache
+from reporting.compiler.execute import first_error
+from reporting.compiler.prompts import (
     ABSTRACT_WORDS,
     SectionText,
     abstract_messages,
     max_output_tokens,
     section_messages,
 )
-from reporting.providers import ChatModels
-from reporting.recommend import Pair, Recommendation, Side, recommend
-from reporting.routing import Plan, ProviderSpec, Reason, Role, Step, make_plan
+from reporting.compiler.runner import Metrics, Sleep, StepResult, StepRunner
+from reporting.errors import ConfigError, GenerationError, InputError
+from reporting.logs import hybrid
+from reporting.outline.model import Outline, Section
+from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step, make_plan
+from reporting.routing.pricing import PriceTable
 from reporting.settings import Settings
+from reporting.sources.citations import check_citations, format_context
+from reporting.sources.grounding import Grounding
 
 JUDGE_MAX_TOKENS = 80
 ALL_PHASES = (*SECTION_PHASES, CompilationPhase.ABSTRACT)

@@ -11,20 +11,25 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reporting.cache import PhaseCache
-from reporting.calls import Metrics, Observer, Sleep, StepResult, StepRunner, StepsStopped
-from reporting.citations import CitationRegistry, attribute, check_citations
+from reporting.compiler.budget import CloudBudget
+from reporting.compiler.cache import PhaseCache
+from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.prompts import (
+    SectionText,
+    abstract_messages,
+    max_output_tokens,
+    section_messages,
+)
+from reporting.compiler.runner import Metrics, Observer, Sleep, StepResult, StepRunner, StepsStopped
 from reporting.errors import ReportingError
-from reporting.grounding import NO_SOURCES, Grounding
-from reporting.guardrail import CloudBudget
-from reporting.limits import ProviderLimits
 from reporting.logs import hybrid
-from reporting.outline import Outline, Section, SectionType
+from reporting.outline.model import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.prompts import SectionText, abstract_messages, max_output_tokens, section_messages
-from reporting.providers import ChatModels
-from reporting.routing import Plan, Reason, Role, make_plan, resolve_provider
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import Plan, Reason, Role, make_plan, resolve_provider
 from reporting.settings import Settings
+from reporting.sources.citations import CitationRegistry, attribute, check_citations
+from reporting.sources.grounding import NO_SOURCES, Grounding
 from reporting.text import drop_empty_list_items, drop_repeated_sentences
 
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reporting.sources import Chunk
+from reporting.sources.read import Chunk
 
 # Bump when the tokeniser or the BM25 settings change, so old cached indexes are not reused.
 INDEX_FORMAT = 3

@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from reporting.compare.recommend import Pair, pair_from_dict, recommend, routing_file_text
 from reporting.errors import InputError
-from reporting.recommend import Pair, pair_from_dict, recommend, routing_file_text
 
 MANIFEST_SUFFIX = ".run.json"
 COMPARE_SUFFIX = ".compare.json"

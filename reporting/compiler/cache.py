@@ -27,7 +27,7 @@ CACHE_FILE = "cache.sqlite3"
 # sqlite's application_id marks the file as ours; a foreign database is never touched.
 APPLICATION_ID = 0x52505431  # "RPT1"
 SCHEMA_VERSION = 1
-_log = logging.getLogger("reporting.cache")
+_log = logging.getLogger("reporting.compiler.cache")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

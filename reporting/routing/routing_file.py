@@ -24,7 +24,7 @@ import yaml
 from pydantic import ConfigDict, PlainValidator, RootModel, ValidationError
 
 from reporting.errors import ConfigError
-from reporting.outline import SectionType, _UniqueKeyLoader
+from reporting.outline.model import SectionType, _UniqueKeyLoader
 from reporting.phases import SECTION_PHASES, CompilationPhase
 
 ANY = "any"  # the section-type key that matches every type

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from reporting.grounding import NO_SOURCES, Grounding
-from reporting.manifest import step_record
-from reporting.outline import Outline, Section
-from reporting.phases import CompilationPhase
-from reporting.pricing import PriceTable
-from reporting.prompts import (
+from reporting.compiler.prompts import (
     ABSTRACT_INPUT_WORDS,
     ABSTRACT_WORDS,
     SectionText,
     abstract_messages,
     section_messages,
 )
-from reporting.routing import Plan, Role
+from reporting.observe.manifest import step_record
+from reporting.outline.model import Outline, Section
+from reporting.phases import CompilationPhase
+from reporting.routing.plan import Plan, Role
+from reporting.routing.pricing import PriceTable
 from reporting.settings import Settings
+from reporting.sources.grounding import NO_SOURCES, Grounding
 
 TOKENS_PER_WORD = 1.4
 

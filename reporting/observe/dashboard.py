@@ -11,8 +11,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reporting import __version__
+from reporting.assets import templates_dir
 from reporting.phases import CompilationPhase
-from reporting.prompts import templates_dir
 
 TEMPLATE = "dashboard.html.j2"
 MAX_RUN_ROWS = 50

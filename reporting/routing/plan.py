@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from reporting.errors import ConfigError
-from reporting.outline import Outline, Section, SectionType
-from reporting.overrides import RoutingOverrides, load_routing_file
+from reporting.outline.model import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.routing.routing_file import RoutingOverrides, load_routing_file
 from reporting.settings import PROVIDER_NAMES, ProviderKind, Settings
 
 

@@ -18,7 +18,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from reporting.cache import CachedResult, PhaseCache, cache_key
+from reporting.compiler.budget import CloudBudget
+from reporting.compiler.cache import CachedResult, PhaseCache, cache_key
+from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.prompts import PROMPT_VERSION
 from reporting.errors import (
     CostLimitExceededError,
     GenerationError,
@@ -26,14 +29,11 @@ from reporting.errors import (
     ProviderError,
     ReportingError,
 )
-from reporting.guardrail import CloudBudget
-from reporting.limits import ProviderLimits
 from reporting.logs import hybrid, redact
-from reporting.outline import Outline
-from reporting.prompts import PROMPT_VERSION
-from reporting.providers import ChatModels, call_options
+from reporting.outline.model import Outline
 from reporting.providers.failures import to_provider_error
-from reporting.routing import Plan, ProviderSpec, Reason, Role, Step
+from reporting.providers.registry import ChatModels, call_options
+from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step
 from reporting.settings import Settings
 from reporting.text import clean_section_text
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reporting import __version__
-from reporting.pricing import Price, PriceTable
-from reporting.routing import Role
+from reporting.routing.plan import Role
+from reporting.routing.pricing import Price, PriceTable
 
 if TYPE_CHECKING:
-    from reporting.calls import StepResult
-    from reporting.compiler import CompiledReport
-    from reporting.routing import Plan, Step
+    from reporting.compiler.execute import CompiledReport
+    from reporting.compiler.runner import StepResult
+    from reporting.routing.plan import Plan, Step
     from reporting.settings import Settings
 
 MANIFEST_VERSION = 3  # 3 added sources, citations and the adaptive routing scores

@@ -1,0 +1,52 @@
+"""A 1,000-section report built end to end against loopback servers that answer at once.
+
+Run with `make bench`. Measures the whole `build_report` path (load, ground, preflight, plan,
+3,001 calls through the real clients, render, write): what our code and the client stack cost
+when the models cost nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench_build import servers, settings_for, write_outline
+
+from reporting.build import build_report
+
+
+def large_build(folder: Path, sections: int) -> list[tuple[str, str, str]]:
+    """Wall time of one cold build of a `sections`-section outline, per call and in total."""
+    outline = write_outline(folder, sections, name="large")
+    with servers(0.0) as (cloud, local):
+        settings = settings_for(cloud, local, primary_max_concurrency=64)
+        started = time.perf_counter()
+        result = build_report(outline, folder / "out", settings, use_cache=False)
+        seconds = time.perf_counter() - started
+    calls = len(result.report.results)
+    return [
+        (
+            f"{sections} sections at 0 ms: build wall time per call",
+            f"{seconds / calls * 1000:.2f} ms",
+            f"{calls} calls in {seconds:.2f} s",
+        )
+    ]
+
+
+def main() -> None:
+    """Print the row of the README's speed table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sections", type=int, default=1000)
+    args = parser.parse_args()
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    with tempfile.TemporaryDirectory() as temp:
+        rows = large_build(Path(temp), args.sections)
+    for measure, ratio, detail in rows:
+        print(f"| {measure} | {ratio} | {detail} |")
+
+
+if __name__ == "__main__":
+    main()

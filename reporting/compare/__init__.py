@@ -1,0 +1,1 @@
+"""`report compare`: plan and run pairs, judge them, measure, recommend."""

@@ -1,0 +1,1 @@
+"""Executes a plan: the runner around every call, prompts, cache, budget, cleanup."""

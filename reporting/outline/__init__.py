@@ -1,0 +1,1 @@
+"""The outline: its model, its loader and the places of its errors."""

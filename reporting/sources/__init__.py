@@ -1,0 +1,1 @@
+"""Sources: reading files, searching them, grounding sections, citations."""
