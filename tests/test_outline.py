@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reporting import outline as outline_module
 from reporting.errors import OutlineError
+from reporting.outline import model as outline_module
 from reporting.outline.model import (
     DEFAULT_PARENT_WORDS,
     DEFAULT_WORDS,
