@@ -4,6 +4,9 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 OUTLINE ?= examples/outlines/quarterly-review.yaml
 OUT     ?= reports_out
+# llama.cpp built for any x86-64 with AVX2, not only the CPU that builds it: pip caches the
+# wheel, and a wheel tuned to another machine's CPU dies of SIGILL on the first generation.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 .PHONY: setup report test lint format bench clean
 
@@ -12,7 +15,12 @@ setup: $(BIN)/report .env ## create the venv, install the package and its dev to
 $(BIN)/report: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet -e ".[dev]"
+	@$(BIN)/python scripts/check_llama.py || { \
+	    $(BIN)/pip cache remove llama_cpp_python >/dev/null 2>&1; \
+	    CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install --quiet --force-reinstall --no-deps \
+	        "llama-cpp-python==$$($(BIN)/python -c 'from importlib.metadata import version; print(version("llama-cpp-python"))')" && \
+	    $(BIN)/python scripts/check_llama.py; }
 	@touch $@
 
 .env:

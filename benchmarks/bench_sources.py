@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from reporting.outline.model import load_outline
+from reporting.outline.loader import load_outline
 from reporting.sources.grounding import ground_outline
 from reporting.sources.search import SourceIndex
 

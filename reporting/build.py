@@ -16,7 +16,8 @@ from reporting.compiler.runner import Observer, Sleep
 from reporting.errors import InputError
 from reporting.logs import redact
 from reporting.observe.manifest import build_manifest, dump_manifest
-from reporting.outline.model import Outline, load_outline
+from reporting.outline.loader import load_outline
+from reporting.outline.model import Outline
 from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.render.outputs import safe_stem, staged

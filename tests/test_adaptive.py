@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reporting.errors import ConfigError
-from reporting.outline.model import Section, parse_outline
+from reporting.outline.loader import parse_outline
+from reporting.outline.model import Section
 from reporting.phases import CompilationPhase
 from reporting.routing.plan import Reason, Role, adaptive_route, make_plan, section_complexity
 from reporting.settings import load_settings

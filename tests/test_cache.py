@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from reporting.cli.app import app
 from reporting.compiler.cache import CACHE_FILE, CachedResult, PhaseCache
 from reporting.compiler.prompts import section_messages
-from reporting.outline.model import load_outline
+from reporting.outline.loader import load_outline
 from reporting.phases import CompilationPhase
 
 runner = CliRunner()

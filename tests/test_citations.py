@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reporting.compiler.prompts import section_messages
-from reporting.outline.model import parse_outline
+from reporting.outline.loader import parse_outline
 from reporting.phases import CompilationPhase
 from reporting.sources.citations import (
     CitationRegistry,

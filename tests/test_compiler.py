@@ -17,7 +17,7 @@ from reporting.errors import (
     ProviderRejected,
     ProviderServerError,
 )
-from reporting.outline.model import load_outline
+from reporting.outline.loader import load_outline
 from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Role
 from reporting.settings import Settings, load_settings

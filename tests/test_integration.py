@@ -11,7 +11,7 @@ from loopback import Fault, OllamaServer, OpenAIServer, always, refused_url
 from typer.testing import CliRunner
 
 from reporting.cli.app import app
-from reporting.outline.model import load_outline
+from reporting.outline.loader import load_outline
 from reporting.routing.plan import Role, make_plan
 from reporting.settings import load_settings
 

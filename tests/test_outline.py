@@ -9,15 +9,14 @@ from typing import Any
 import pytest
 
 from reporting.errors import OutlineError
-from reporting.outline import model as outline_module
+from reporting.outline import loader as outline_module
+from reporting.outline.loader import load_outline, parse_outline
 from reporting.outline.model import (
     DEFAULT_PARENT_WORDS,
     DEFAULT_WORDS,
     Outline,
     SectionType,
     infer_section_type,
-    load_outline,
-    parse_outline,
 )
 
 NESTED = """\

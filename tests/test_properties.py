@@ -19,7 +19,8 @@ from reporting.build import report_markdown
 from reporting.compiler.execute import SectionCompiler
 from reporting.errors import ProviderRateLimited, ProviderRejected, ProviderServerError
 from reporting.observe.manifest import build_manifest
-from reporting.outline.model import Outline, SectionType, parse_outline
+from reporting.outline.loader import parse_outline
+from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
 from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Reason, Role, make_plan

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reporting.errors import ConfigError
-from reporting.outline.model import Outline, SectionType, parse_outline
+from reporting.outline.loader import parse_outline
+from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
 from reporting.routing.plan import Reason, Role, make_plan, resolve_provider, resolve_route
 from reporting.settings import load_settings

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from reporting.cli.app import app
 from reporting.errors import ConfigError
-from reporting.outline.model import Outline, SectionType, parse_outline
+from reporting.outline.loader import parse_outline
+from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
 from reporting.routing.plan import Reason, Role, make_plan
 from reporting.routing.routing_file import load_routing_file

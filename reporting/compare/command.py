@@ -23,7 +23,8 @@ from reporting.compiler.cache import PhaseCache
 from reporting.compiler.runner import Sleep
 from reporting.logs import redact
 from reporting.observe.manifest import file_sha256, package_versions
-from reporting.outline.model import Outline, load_outline
+from reporting.outline.loader import load_outline
+from reporting.outline.model import Outline
 from reporting.render.compare import render_compare
 from reporting.render.outputs import safe_stem, staged
 from reporting.routing.availability import preflight

@@ -24,7 +24,9 @@ import yaml
 from pydantic import ConfigDict, PlainValidator, RootModel, ValidationError
 
 from reporting.errors import ConfigError
-from reporting.outline.model import SectionType, _UniqueKeyLoader
+from reporting.outline.loader import UniqueKeyLoader
+from reporting.outline.model import SectionType
+from reporting.outline.places import with_place
 from reporting.phases import SECTION_PHASES, CompilationPhase
 
 ANY = "any"  # the section-type key that matches every type
@@ -115,19 +117,13 @@ class RoutingOverrides:
         return None
 
 
-def _place(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as a routing-file place: `DRAFT.results`."""
-    return ".".join(str(part) for part in loc if part != "[key]")
-
-
 def _describe(error: Mapping[str, Any]) -> str:
     """One `place: what` line for one pydantic error."""
-    place = _place(tuple(error["loc"]))
     if error["type"] == "dict_type":
         message = f"expected a mapping of section type → role, got {_kind(error['input'])}"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{place}: {message}" if place else message
+    return with_place(tuple(error["loc"]), message)
 
 
 def _folded_twice(data: Mapping[Any, Any], what: str) -> list[str]:
@@ -196,7 +192,7 @@ def load_routing_file(path: Path) -> RoutingOverrides:
             "save the file as UTF-8"
         ) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader refusing duplicate keys
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader refusing duplicate keys
     except RecursionError:
         raise ConfigError(f"{where}: the file is nested too deeply to read") from None
     except yaml.MarkedYAMLError as exc:
