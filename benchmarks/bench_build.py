@@ -29,11 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from reporting.batch import run_batch
 from reporting.build import build_report
 from reporting.compiler.concurrency import ProviderLimits
-from reporting.compiler.execute import SectionCompiler
+from reporting.compiler.context import CallContext
+from reporting.compiler.execute import CompiledReport, execute
 from reporting.outline.loader import load_outline
 from reporting.providers.registry import ChatModels
-from reporting.routing.plan import ProviderSpec, Role
+from reporting.routing.plan import ProviderSpec, Role, make_plan
 from reporting.settings import Settings, load_settings
+from reporting.sources.grounding import NO_SOURCES
 
 TYPES = ["intro", "background", "method", "implementation", "results", "analysis", "discussion"]
 AVAILABLE = {Role.PRIMARY: True, Role.SECONDARY: True}
@@ -108,13 +110,24 @@ class OneAtATime(ProviderLimits):
 
 
 def compile_seconds(
-    outline_path: Path, settings: Settings, limits: ProviderLimits | None = None
+    outline_path: Path,
+    settings: Settings,
+    limits: ProviderLimits | None = None,
+    models: ChatModels | None = None,
 ) -> tuple[float, int]:
     """Wall time of generation (plan and all calls, no rendering) and the number of calls."""
     outline = load_outline(outline_path)
-    compiler = SectionCompiler(settings, available=AVAILABLE, limits=limits)
+    context = CallContext.for_settings(settings, models=models, limits=limits)
+
+    async def plan_and_execute() -> CompiledReport:
+        try:
+            plan = make_plan(outline, settings, AVAILABLE)
+            return await execute(plan, outline, NO_SOURCES, context)
+        finally:
+            await context.models.aclose()
+
     started = time.perf_counter()
-    report = asyncio.run(compiler.acompile(outline))
+    report = asyncio.run(plan_and_execute())
     return time.perf_counter() - started, len(report.results)
 
 
@@ -144,14 +157,9 @@ def overhead(folder: Path) -> list[tuple[str, str, str]]:
     settings = load_settings(
         vra_hybrid_mode=True, openai_api_key="sk-bench", max_cloud_calls=10_000
     )
-    outline = load_outline(outline_path)
-    compiler = SectionCompiler(
-        settings, models=ChatModels(settings, fake_factory), available=AVAILABLE
+    seconds, calls = compile_seconds(
+        outline_path, settings, models=ChatModels(settings, fake_factory)
     )
-    started = time.perf_counter()
-    report = asyncio.run(compiler.acompile(outline))
-    seconds = time.perf_counter() - started
-    calls = len(report.results)
     rows.append(
         (
             "per call, in-process fake models (our code only)",

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from reporting.build import BuildResult, abuild_report
 from reporting.compiler.cache import PhaseCache
-from reporting.compiler.concurrency import ProviderLimits
-from reporting.compiler.execute import SectionCompiler
+from reporting.compiler.context import CallContext
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
-from reporting.providers.registry import ChatModels
 from reporting.render.outputs import safe_stem
 from reporting.routing.plan import Role
 from reporting.settings import Settings
@@ -74,19 +72,24 @@ async def run_batch(
     allow_outside: bool = False,
 ) -> list[BatchOutcome]:
     """Build every outline, `jobs` at a time; one failure never stops the others."""
-    models = ChatModels(settings)
-    limits = ProviderLimits(settings)  # shared: the providers' limits hold across reports
+    # Shared: the providers' limits hold across reports, and one pool of models serves them all.
+    shared = CallContext.for_settings(settings, cache=cache)
     gate = asyncio.Semaphore(jobs)
 
     async def one(path: Path, stem: str) -> BatchOutcome:
         async with gate:
             current_report.set(stem)
             started = time.monotonic()
-            compiler = SectionCompiler(
-                settings, models=models, available=available, limits=limits, cache=cache
-            )
             try:
-                result = await abuild_report(path, out_dir, settings, compiler, stem, allow_outside)
+                result = await abuild_report(
+                    path,
+                    out_dir,
+                    settings,
+                    available=available,
+                    shared=shared,
+                    allow_outside=allow_outside,
+                    stem=stem,
+                )
             except ReportingError as exc:
                 status = "invalid" if isinstance(exc, InputError) else "failed"
                 return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)
@@ -101,7 +104,7 @@ async def run_batch(
         jobs_done = (one(p, s) for p, s in zip(outlines, stems, strict=True))
         return list(await asyncio.gather(*jobs_done))
     finally:
-        await models.aclose()
+        await shared.models.aclose()
 
 
 def batch_exit_code(outcomes: list[BatchOutcome]) -> int:

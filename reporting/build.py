@@ -1,28 +1,33 @@
-"""`report build` as one pipeline: load → plan → compile → render → write, nothing half-written."""
+"""One build, read top to bottom: outline → sources → availability → plan → execute → write.
+
+Each stage's value is computed once and passed on; nothing is half-written when one fails.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reporting.assets import templates_dir
 from reporting.compiler.cache import PhaseCache
-from reporting.compiler.execute import CompiledReport, SectionCompiler
-from reporting.compiler.runner import Observer, Sleep
+from reporting.compiler.context import CallContext, Observer, Sleep
+from reporting.compiler.execute import CompiledReport, execute
 from reporting.errors import InputError
 from reporting.logs import redact
 from reporting.observe.manifest import build_manifest, dump_manifest
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
+from reporting.providers.registry import ChatModels
 from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.render.outputs import safe_stem, staged
 from reporting.routing.availability import preflight
-from reporting.routing.plan import Plan, Role
+from reporting.routing.plan import Plan, Role, make_plan
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding, ground_outline
 
@@ -38,44 +43,98 @@ class BuildResult:
     record: dict[str, Any]
 
 
-def provenance(report: CompiledReport) -> list[ProvenanceEntry]:
-    """Per section: the provider and model that wrote each phase, and the sources it cites."""
-    entries: list[ProvenanceEntry] = []
-    for section in report.outline.walk():
-        phases_by_writer: dict[str, list[str]] = {}
-        for result in report.written_by(section.id):
-            writer = f"{result.provider.name} {result.provider.model}"
-            phases_by_writer.setdefault(writer, []).append(result.step.phase.name)
-        if len(phases_by_writer) == 1:
-            wrote = f"{next(iter(phases_by_writer))} (every phase)"
-        else:
-            wrote = ", ".join(f"{w} ({', '.join(p)})" for w, p in phases_by_writer.items())
-        by_file: dict[str, list[int]] = {}
-        for reference in report.citations.references():
-            if reference.number in report.citations.by_section.get(section.id, []):
-                by_file.setdefault(reference.source, []).append(reference.number)
-        drew = (
-            "drew on " + ", ".join(f"{f} [{', '.join(map(str, n))}]" for f, n in by_file.items())
-            if by_file
-            else "cites no source"
+@dataclass(frozen=True)
+class Resources:
+    """What a build opens for its calls when it shares none (a batch shares its own)."""
+
+    models: ChatModels | None = None  # None: the settings' providers
+    sleep: Sleep = asyncio.sleep
+    use_cache: bool = True
+
+
+def build_report(
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    available: Mapping[Role, bool] | None = None,
+    models: ChatModels | None = None,
+    sleep: Sleep = asyncio.sleep,
+    use_cache: bool = True,
+    refresh: frozenset[str] = frozenset(),
+    observer: Observer | None = None,
+    allow_outside: bool = False,
+) -> BuildResult:
+    """Build one report; on any failure no output file is written or changed."""
+    return asyncio.run(
+        abuild_report(
+            outline_path,
+            out_dir,
+            settings,
+            available=available,
+            own=Resources(models, sleep, use_cache),
+            refresh=refresh,
+            observer=observer,
+            allow_outside=allow_outside,
         )
-        entries.append(ProvenanceEntry(section.id, section.title, wrote, drew))
-    return entries
-
-
-def report_markdown(report: CompiledReport, date: dt.date, settings: Settings) -> str:
-    """The compiled report as Markdown; headings come from the outline, never from the model."""
-    outline = report.outline
-    sections = [RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()]
-    return render_markdown(
-        outline.title,
-        outline.author,
-        date,
-        report.abstract,
-        sections,
-        references=report.citations.references(),
-        provenance=provenance(report) if settings.provenance_appendix else None,
     )
+
+
+async def abuild_report(
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    available: Mapping[Role, bool] | None = None,
+    shared: CallContext | None = None,
+    own: Resources = Resources(),
+    refresh: frozenset[str] = frozenset(),
+    observer: Observer | None = None,
+    allow_outside: bool = False,
+    stem: str | None = None,
+) -> BuildResult:
+    """One build, stage by stage; `report batch` runs many of these with a shared context."""
+    use_cache = shared.cache is not None if shared else own.use_cache
+
+    # 1. Outline: every problem of the file at once; nothing runs for an invalid outline.
+    outline = load_outline(outline_path)
+    check_refresh(outline, refresh)
+
+    # 2. Sources: read, chunked and searched per section; a bad one is an outline error.
+    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
+    grounding = await asyncio.to_thread(
+        ground, outline, outline_path, settings, allow_outside, index_cache
+    )
+
+    # 3. Availability: each provider checked once; an unavailable primary is routed around.
+    if available is None:
+        available = await asyncio.to_thread(preflight, settings)
+
+    # 4. Plan: who writes every step, and the cloud calls reserved for them.
+    plan = make_plan(outline, settings, available, grounding.relevance())
+
+    # 5. Execute: sections side by side, then the abstract.
+    async with _calls(settings, out_dir, shared, own) as context:
+        report = await execute(plan, outline, grounding, context.with_report(observer, refresh))
+
+    # 6. Write: Markdown, DOCX and manifest together, or none of them (pandoc in a thread).
+    return await asyncio.to_thread(
+        write_report, report, outline_path, out_dir, settings, stem or outline_path.stem
+    )
+
+
+def plan_report(
+    outline_path: Path,
+    settings: Settings,
+    available: Mapping[Role, bool] | None = None,
+    allow_outside: bool = False,
+) -> tuple[Outline, Grounding, Plan]:
+    """The first four stages of a build, which `report plan` shows: no model is called."""
+    outline = load_outline(outline_path)
+    grounding = ground(outline, outline_path, settings, allow_outside, None)
+    if available is None:
+        available = preflight(settings)
+    return outline, grounding, make_plan(outline, settings, available, grounding.relevance())
 
 
 def ground(
@@ -95,24 +154,6 @@ def ground(
     )
 
 
-def plan_outline(
-    outline_path: Path,
-    settings: Settings,
-    available: Mapping[Role, bool] | None = None,
-    allow_outside: bool = False,
-) -> tuple[Outline, Plan, Grounding]:
-    """Load an outline, search its sources and make its plan, without calling any model."""
-    outline = load_outline(outline_path)
-    grounding = ground(outline, outline_path, settings, allow_outside, None)
-    if available is None:
-        available = preflight(settings)
-    return (
-        outline,
-        SectionCompiler(settings, available=available).plan(outline, grounding),
-        grounding,
-    )
-
-
 def cache_folder(settings: Settings, out_dir: Path) -> Path:
     """REPORT_CACHE_DIR, else `.report_cache/` in the output folder."""
     return settings.report_cache_dir or out_dir / ".report_cache"
@@ -128,80 +169,22 @@ def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:
         )
 
 
-def build_report(
-    outline_path: Path,
-    out_dir: Path,
-    settings: Settings,
-    *,
-    available: Mapping[Role, bool] | None = None,
-    compiler: SectionCompiler | None = None,
-    sleep: Sleep | None = None,
-    use_cache: bool = True,
-    refresh: frozenset[str] = frozenset(),
-    observer: Observer | None = None,
-    allow_outside: bool = False,
-) -> BuildResult:
-    """Build one report; on any failure no output file is written or changed."""
-    # Load first: an invalid outline stops here, before preflight or any model call.
-    outline = load_outline(outline_path)
-    check_refresh(outline, refresh)
-    # Sources next: a bad one is an outline error, reported before any provider is asked.
-    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
-    grounding = ground(outline, outline_path, settings, allow_outside, index_cache)
-    if compiler is None:
-        # Preflight: an unavailable primary is routed around from the start.
-        if available is None:
-            available = preflight(settings)
-        cache = PhaseCache(cache_folder(settings, out_dir)) if use_cache else None
-        compiler = SectionCompiler(
-            settings,
-            available=available,
-            sleep=sleep or asyncio.sleep,
-            cache=cache,
-            refresh=refresh,
-            observer=observer,
-        )
+@contextlib.asynccontextmanager
+async def _calls(
+    settings: Settings, out_dir: Path, shared: CallContext | None, own: Resources
+) -> AsyncIterator[CallContext]:
+    """The shared context, or one of this build's own, closed when the build is done."""
+    if shared is not None:
+        yield shared
+        return
+    cache = PhaseCache(cache_folder(settings, out_dir)) if own.use_cache else None
+    context = CallContext.for_settings(settings, models=own.models, cache=cache, sleep=own.sleep)
     try:
-        return asyncio.run(
-            abuild_report(
-                outline_path,
-                out_dir,
-                settings,
-                compiler,
-                allow_outside=allow_outside,
-                grounding=grounding,
-            )
-        )
+        yield context
     finally:
-        if compiler.cache is not None:
-            compiler.cache.close()
-
-
-async def abuild_report(
-    outline_path: Path,
-    out_dir: Path,
-    settings: Settings,
-    compiler: SectionCompiler,
-    stem: str | None = None,
-    allow_outside: bool = False,
-    grounding: Grounding | None = None,
-) -> BuildResult:
-    """Build one report with a ready compiler (the async core that `report batch` shares)."""
-    # Load, read the sources and plan: bad input stops here, before any model is called.
-    outline = load_outline(outline_path)
-    if grounding is None:
-        index_cache = cache_folder(settings, out_dir) / "sources" if compiler.cache else None
-        grounding = await asyncio.to_thread(
-            ground, outline, outline_path, settings, allow_outside, index_cache
-        )
-
-    # Draft, expand, refine every section, then the abstract.
-    report = await compiler.acompile(outline, grounding=grounding)
-
-    # Render and write all three files together (pandoc runs in a worker thread).
-    return await asyncio.to_thread(
-        write_report, report, outline_path, out_dir, settings, stem or outline_path.stem
-    )
+        await context.models.aclose()
+        if cache is not None:
+            cache.close()
 
 
 def write_report(
@@ -234,3 +217,43 @@ def write_report(
         report=report,
         record=record,
     )
+
+
+def report_markdown(report: CompiledReport, date: dt.date, settings: Settings) -> str:
+    """The compiled report as Markdown; headings come from the outline, never from the model."""
+    outline = report.outline
+    sections = [RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()]
+    return render_markdown(
+        outline.title,
+        outline.author,
+        date,
+        report.abstract,
+        sections,
+        references=report.citations.references(),
+        provenance=provenance(report) if settings.provenance_appendix else None,
+    )
+
+
+def provenance(report: CompiledReport) -> list[ProvenanceEntry]:
+    """Per section: the provider and model that wrote each phase, and the sources it cites."""
+    entries: list[ProvenanceEntry] = []
+    for section in report.outline.walk():
+        phases_by_writer: dict[str, list[str]] = {}
+        for result in report.written_by(section.id):
+            writer = f"{result.provider.name} {result.provider.model}"
+            phases_by_writer.setdefault(writer, []).append(result.step.phase.name)
+        if len(phases_by_writer) == 1:
+            wrote = f"{next(iter(phases_by_writer))} (every phase)"
+        else:
+            wrote = ", ".join(f"{w} ({', '.join(p)})" for w, p in phases_by_writer.items())
+        by_file: dict[str, list[int]] = {}
+        for reference in report.citations.references():
+            if reference.number in report.citations.by_section.get(section.id, []):
+                by_file.setdefault(reference.source, []).append(reference.number)
+        drew = (
+            "drew on " + ", ".join(f"{f} [{', '.join(map(str, n))}]" for f, n in by_file.items())
+            if by_file
+            else "cites no source"
+        )
+        entries.append(ProvenanceEntry(section.id, section.title, wrote, drew))
+    return entries

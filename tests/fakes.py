@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from reporting.compiler.context import CallContext, Sleep
+from reporting.compiler.execute import CompiledReport, execute
+from reporting.outline.model import Outline
+from reporting.providers.registry import ChatModels
+from reporting.routing.plan import Role, make_plan
 from reporting.settings import Settings
+from reporting.sources.grounding import NO_SOURCES
 
 # A script entry: text to answer, or an exception to raise, for the n-th call (1-based).
 Script = Callable[[int], "str | BaseException"]
@@ -53,3 +60,32 @@ class FakeProviders:
     def calls(self, name: str) -> int:
         """How many calls a provider received."""
         return self.replies[name].calls if name in self.replies else 0
+
+
+# Both providers up: what a test with fake models says instead of running the preflight.
+EVERYONE: Mapping[Role, bool] = {Role.PRIMARY: True, Role.SECONDARY: True}
+
+
+def compile_outline(
+    outline: Outline,
+    settings: Settings,
+    models: ChatModels,
+    *,
+    sleep: Sleep | None = None,
+    available: Mapping[Role, bool] | None = None,
+) -> CompiledReport:
+    """Plan and execute an outline as a build does, without writing any file."""
+    plan = make_plan(outline, settings, available)
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    context = CallContext.for_settings(settings, models=models, sleep=sleep or no_wait)
+
+    async def run() -> CompiledReport:
+        try:
+            return await execute(plan, outline, NO_SOURCES, context)
+        finally:
+            await models.aclose()
+
+    return asyncio.run(run())

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLE_OUTLINE, read_manifest, report_files
+from fakes import EVERYONE
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import ParrotFakeChatModel
 from langchain_core.messages import AIMessage
@@ -25,7 +26,6 @@ from typer.testing import CliRunner
 import reporting.batch
 from reporting.build import build_report
 from reporting.cli.app import app
-from reporting.compiler.execute import SectionCompiler
 from reporting.providers.registry import ChatModels
 from reporting.settings import Settings, load_settings
 
@@ -59,8 +59,11 @@ def test_output_is_identical_whatever_the_completion_order(
     settings = load_settings(vra_hybrid_mode=True, openai_api_key="sk-test-0000")
     texts = []
     for run, order_seed in enumerate((seed, seed + 100)):
-        compiler = SectionCompiler(settings, models=ChatModels(settings, _parrots(order_seed)))
-        result = build_report(outline_file, tmp_path / f"out{run}", settings, compiler=compiler)
+        models = ChatModels(settings, _parrots(order_seed))
+        out = tmp_path / f"out{run}"
+        result = build_report(
+            outline_file, out, settings, models=models, available=EVERYONE, use_cache=False
+        )
         texts.append(result.markdown.read_text(encoding="utf-8"))
         calls = result.record["calls"]
         assert [(c["section"], c["phase"]) for c in calls] == [

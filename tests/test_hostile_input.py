@@ -16,14 +16,13 @@ import pytest
 import yaml
 from conftest import EXAMPLE_OUTLINE
 from docx import Document
-from fakes import FakeProviders
+from fakes import EVERYONE, FakeProviders
 from loopback import OllamaServer, OpenAIServer
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
 from reporting.cli.app import app
-from reporting.compiler.execute import SectionCompiler
 from reporting.providers.registry import ChatModels
 from reporting.render.markdown import md_inline
 from reporting.settings import load_settings
@@ -319,9 +318,11 @@ def test_thousand_sections_plan_and_build_with_bounded_memory(
     try:
         settings = load_settings(vra_hybrid_mode=True, openai_api_key="sk-test-0000")
         fakes = FakeProviders()
-        compiler = SectionCompiler(settings, models=ChatModels(settings, fakes))
+        models = ChatModels(settings, fakes)
         with PeakMemory() as memory:
-            result = build_report(path, tmp_path / "out", settings, compiler=compiler)
+            result = build_report(
+                path, tmp_path / "out", settings, models=models, available=EVERYONE, use_cache=False
+            )
         stdout, stderr = plan.communicate(timeout=120)
     finally:
         if plan.poll() is None:
@@ -428,8 +429,10 @@ def test_path_like_and_markup_titles_stay_literal_headings(
 def test_docx_heading_is_the_literal_title(tmp_path: Path, title: str) -> None:
     path = _write(tmp_path / "special.yaml", _outline([{"title": title, "words": 20}]))
     settings = load_settings(vra_hybrid_mode=True, openai_api_key="sk-test-0000")
-    compiler = SectionCompiler(settings, models=ChatModels(settings, FakeProviders()))
-    result = build_report(path, tmp_path / "out", settings, compiler=compiler)
+    models = ChatModels(settings, FakeProviders())
+    result = build_report(
+        path, tmp_path / "out", settings, models=models, available=EVERYONE, use_cache=False
+    )
     assert _headings(result.markdown.read_text(encoding="utf-8")) == [f"1 {md_inline(title)}"]
     assert _docx_headings(result.docx) == [f"1 {title}"]
 

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fakes import FakeProviders, Script
+from fakes import FakeProviders, Script, compile_outline
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from reporting.build import report_markdown
-from reporting.compiler.execute import SectionCompiler
 from reporting.errors import ProviderRateLimited, ProviderRejected, ProviderServerError
 from reporting.observe.manifest import build_manifest
 from reporting.outline.loader import parse_outline
@@ -140,8 +139,7 @@ def compile_with_fakes(
     outline: Outline, settings: Settings, scripts: dict[str, Script]
 ) -> tuple[Any, FakeProviders]:
     fakes = FakeProviders(scripts=scripts)
-    compiler = SectionCompiler(settings, models=ChatModels(settings, fakes), sleep=no_sleep)
-    return compiler.compile(outline), fakes
+    return compile_outline(outline, settings, ChatModels(settings, fakes), sleep=no_sleep), fakes
 
 
 def manifest_of(report: Any, settings: Settings, data: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from reporting.errors import ConfigError
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Reason, Role, make_plan, resolve_provider, resolve_route
+from reporting.routing.plan import Reason, Role, make_plan, provider_specs, resolve_route
 from reporting.settings import load_settings
 
 P = CompilationPhase
@@ -40,7 +40,8 @@ def test_hybrid_matrix_rows(phase: P, section_type: SectionType | None, role: Ro
     decision = resolve_route(phase, section_type, hybrid)
     assert decision.role is role
     expected = ("openai", "gpt-4o") if role is Role.PRIMARY else ("local", "llama3:8b")
-    assert resolve_provider(phase, section_type, hybrid) == expected
+    spec = provider_specs(hybrid)[decision.role]
+    assert (spec.name, spec.model) == expected
 
 
 @pytest.mark.parametrize("section_type", list(SectionType))

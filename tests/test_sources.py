@@ -24,11 +24,14 @@ from reporting.sources.read import (
     chunk_id,
     chunk_source,
     extract,
-    extract_text,
-    load_chunks,
     resolve_sources,
 )
 from reporting.sources.search import SourceIndex, tokenize
+
+
+def _load_chunks(paths: list[Path], base: Path) -> list[Chunk]:
+    """Every source's chunks in the order given, as grounding reads them."""
+    return [chunk for path in paths for chunk in chunk_source(path, base, extract(path))]
 
 
 def make_pdf(path: Path, *pages: str) -> None:
@@ -101,16 +104,16 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_extract_markdown_and_text(project: Path) -> None:
-    assert extract_text(project / "notes" / "a.md") == "# Alpha\n\nThe alpha notes.\n"
-    assert extract_text(project / "notes" / "b.txt") == "Beta plain text.\n"
+    assert extract(project / "notes" / "a.md").text == "# Alpha\n\nThe alpha notes.\n"
+    assert extract(project / "notes" / "b.txt").text == "Beta plain text.\n"
 
 
 def test_extract_pdf(project: Path) -> None:
-    assert extract_text(project / "paper.pdf") == "Gamma rays were measured"
+    assert extract(project / "paper.pdf").text == "Gamma rays were measured"
 
 
 def test_extract_docx_paragraphs_and_table_cells_in_order(project: Path) -> None:
-    assert extract_text(project / "memo.docx") == (
+    assert extract(project / "memo.docx").text == (
         "Quarterly throughput doubled.\n\nRegion | Latency\n\nEU | 42 ms\n\n"
         "Closing remark after the table."
     )
@@ -132,16 +135,16 @@ def test_non_utf8_text_is_an_input_error_naming_the_file(tmp_path: Path) -> None
     bad = tmp_path / "latin.txt"
     bad.write_bytes("café".encode("latin-1"))
     with pytest.raises(InputError, match=r"latin\.txt: not UTF-8"):
-        extract_text(bad)
+        extract(bad)
 
 
 def test_broken_pdf_and_docx_are_input_errors(tmp_path: Path) -> None:
     (tmp_path / "x.pdf").write_bytes(b"not a pdf at all")
     (tmp_path / "x.docx").write_bytes(b"not a zip")
     with pytest.raises(InputError, match=r"x\.pdf"):
-        extract_text(tmp_path / "x.pdf")
+        extract(tmp_path / "x.pdf")
     with pytest.raises(InputError, match=r"x\.docx"):
-        extract_text(tmp_path / "x.docx")
+        extract(tmp_path / "x.docx")
 
 
 def test_docx_with_malformed_xml_is_an_input_error(tmp_path: Path) -> None:
@@ -156,7 +159,7 @@ def test_docx_with_malformed_xml_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(
         InputError, match=r"broken\.docx: not a readable \.docx file \(.+\)$"
     ) as caught:
-        extract_text(broken)
+        extract(broken)
     assert "\n" not in str(caught.value)
 
 
@@ -164,7 +167,7 @@ def test_pdf_with_a_broken_ascii85_stream_is_an_input_error(tmp_path: Path) -> N
     broken = tmp_path / "broken.pdf"
     write_pdf(broken, [(b"/Filter /ASCII85Decode ", b"vwxyz{|}~~>")])  # no Ascii85 digits
     with pytest.raises(InputError, match=r"broken\.pdf: not a readable PDF \(.*Ascii85.*\)$"):
-        extract_text(broken)
+        extract(broken)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +227,7 @@ def test_a_source_over_20_mb_is_refused(tmp_path: Path) -> None:
     with big.open("wb") as handle:
         handle.truncate(20_000_001)  # sparse: no 20 MB written
     with pytest.raises(InputError, match=r"dump\.txt: 20,000,001 bytes; the limit is 20,000,000"):
-        extract_text(big)
+        extract(big)
 
 
 def test_oversized_source_is_refused_before_it_is_read(
@@ -234,7 +237,7 @@ def test_oversized_source_is_refused_before_it_is_read(
     big = tmp_path / "dump.txt"
     big.write_text("eleven char")
     with pytest.raises(InputError, match=r"dump\.txt: 11 bytes; the limit is 10 per file"):
-        extract_text(big)
+        extract(big)
 
 
 # --- resolving paths ----------------------------------------------------------------------
@@ -273,7 +276,7 @@ def test_outside_the_folder_is_refused_unless_allowed(project: Path) -> None:
     with pytest.raises(InputError, match=r"secret\.md.*outside"):
         resolve_sources([str(outside)], project)
     assert resolve_sources(["../secret.md"], project, allow_outside=True) == [outside.resolve()]
-    chunks = load_chunks([outside], project)
+    chunks = _load_chunks([outside], project)
     assert [c.source for c in chunks] == ["../secret.md"]
 
 
@@ -379,11 +382,11 @@ def test_chunks_are_bounded_overlapping_and_offsets_point_into_the_text(tmp_path
 def test_chunk_ids_are_stable_across_runs_and_folder_copies(project: Path, tmp_path: Path) -> None:
     (project / "notes" / "long.md").write_text(long_text(), encoding="utf-8")
     paths = resolve_sources(["**/*"], project)
-    first = load_chunks(paths, project)
-    second = load_chunks(resolve_sources(["**/*"], project), project)
+    first = _load_chunks(paths, project)
+    second = _load_chunks(resolve_sources(["**/*"], project), project)
     copy = tmp_path / "copied"
     shutil.copytree(project, copy)
-    copied = load_chunks(resolve_sources(["**/*"], copy), copy)
+    copied = _load_chunks(resolve_sources(["**/*"], copy), copy)
     assert [c.id for c in first] == [c.id for c in second] == [c.id for c in copied]
     assert first == copied
     assert len({c.id for c in first}) == len(first)

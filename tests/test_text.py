@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from reporting.text import (
+from reporting.compiler.cleanup import (
     balance_fences,
     clean_section_text,
     demote_headings,

@@ -233,13 +233,13 @@ def plan(
     allow_outside: AllowOutside = False,
 ) -> None:
     """Show who will write each step of OUTLINE and what it will cost, sending no model call."""
-    from reporting.build import plan_outline
+    from reporting.build import plan_report
     from reporting.compiler.estimate import project_plan
 
     settings = _settings()
     _configure_logging(settings, quiet=as_json)
     with _guard(settings):
-        the_outline, the_plan, grounding = plan_outline(
+        the_outline, grounding, the_plan = plan_report(
             outline, settings, allow_outside=allow_outside
         )
         projected = project_plan(the_outline, the_plan, settings, grounding)

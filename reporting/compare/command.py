@@ -20,7 +20,7 @@ from reporting.compare.run import (
     plan_compare,
 )
 from reporting.compiler.cache import PhaseCache
-from reporting.compiler.runner import Sleep
+from reporting.compiler.context import CallContext, Sleep
 from reporting.logs import redact
 from reporting.observe.manifest import file_sha256, package_versions
 from reporting.outline.loader import load_outline
@@ -29,6 +29,7 @@ from reporting.render.compare import render_compare
 from reporting.render.outputs import safe_stem, staged
 from reporting.routing.availability import preflight
 from reporting.routing.plan import Role
+from reporting.routing.records import providers_record
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding
 
@@ -69,10 +70,7 @@ def compare_record(
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat(),
         "settings": settings.snapshot(),
-        "providers": {
-            role.value: {"provider": spec.name, "model": spec.model, "cloud": spec.is_cloud}
-            for role, spec in run.plan.providers.items()
-        },
+        "providers": providers_record(run.plan.providers),
         "judge": run.plan.judge,
         "hybrid_mode": settings.vra_hybrid_mode,
         "plan": [
@@ -139,17 +137,19 @@ def run_compare(
     """Run a prepared comparison and write both files atomically (none if it fails)."""
     cache = PhaseCache(cache_folder(settings, out_dir)) if use_cache else None
     stem = safe_stem(prepared.outline_path.stem)
+    context = CallContext.for_settings(settings, cache=cache, sleep=sleep)
+    comparison = Comparison(
+        context, prepared.plan, prepared.outline, prepared.grounding, report=stem
+    )
+
+    async def compare_and_close() -> CompareRun:
+        try:
+            return await comparison.run()
+        finally:
+            await context.models.aclose()
+
     try:
-        comparison = Comparison(
-            settings,
-            prepared.plan,
-            prepared.outline,
-            prepared.grounding,
-            cache=cache,
-            sleep=sleep,
-            report=stem,
-        )
-        run = asyncio.run(comparison.run())
+        run = asyncio.run(compare_and_close())
     finally:
         if cache is not None:
             cache.close()

@@ -14,9 +14,9 @@ from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from reporting.compiler.cleanup import strip_think
 from reporting.compiler.prompts import _render
 from reporting.phases import CompilationPhase
-from reporting.text import strip_think
 
 Choice = Literal["A", "B"]
 

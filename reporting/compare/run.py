@@ -20,22 +20,16 @@ from reporting.compare.judge import Verdict, combine, judge_messages, parse_choi
 from reporting.compare.measures import measure_text
 from reporting.compare.recommend import Pair, Recommendation, Side, recommend
 from reporting.compiler.budget import CloudBudget
-from reporting.compiler.cache import PhaseCache
+from reporting.compiler.chain import PhaseCall, abstract_call, write_section
+from reporting.compiler.context import CallContext
 from reporting.compiler.execute import first_error
-from reporting.compiler.prompts import (
-    ABSTRACT_WORDS,
-    SectionText,
-    abstract_messages,
-    max_output_tokens,
-    section_messages,
-)
-from reporting.compiler.runner import Metrics, Sleep, StepResult, StepRunner
+from reporting.compiler.prompts import ABSTRACT_WORDS, SectionText
+from reporting.compiler.runner import Metrics, StepResult, StepRunner
 from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.providers.registry import ChatModels
-from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step, make_plan
+from reporting.routing.plan import ProviderSpec, Reason, Role, Step, make_plan
 from reporting.routing.pricing import PriceTable
 from reporting.settings import Settings
 from reporting.sources.citations import check_citations, format_context
@@ -226,56 +220,48 @@ class Comparison:
 
     def __init__(
         self,
-        settings: Settings,
+        context: CallContext,
         plan: ComparePlan,
         outline: Outline,
         grounding: Grounding,
         *,
-        models: ChatModels | None = None,
-        cache: PhaseCache | None = None,
-        sleep: Sleep = asyncio.sleep,
         report: str = "",
     ) -> None:
-        self.settings, self.plan, self.outline, self.grounding = settings, plan, outline, grounding
-        self._owns_models = models is None
-        self.models = models or ChatModels(settings)
+        self.settings, self.plan, self.outline, self.grounding = (
+            context.settings,
+            plan,
+            outline,
+            grounding,
+        )
         self.metrics = Metrics()
-        self.prices = PriceTable(settings)
+        self.prices = PriceTable(context.settings)
         self.report = report
         self.run_id = report
-        frame = Plan(steps=(), providers=plan.providers, max_cloud_calls=plan.max_cloud_calls)
         budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
-        self.runner = StepRunner(
-            settings, frame, self.models, budget, self.metrics, sleep, cache=cache
-        )
+        self.runner = StepRunner(context, plan.providers, budget, self.metrics)
         self.pairs: list[PairRun] = []
 
     async def run(self) -> CompareRun:
-        """Run every section's chain side by side, then the abstract; close what we opened."""
+        """Run every section's chain side by side, then the abstract."""
         started = dt.datetime.now(dt.UTC)
         # Pairs of one run share an id, so pooled savings are per report run, not per outline.
         self.run_id = f"{self.report}@{started:%Y-%m-%dT%H:%M:%S.%f}"
-        try:
-            texts: dict[str, str] = {}
-            sections = list(self.outline.walk())
-            # As in a build: when one chain fails, calls in flight finish before the error.
-            outcomes = await asyncio.gather(
-                *(self._section(s, texts) for s in sections), return_exceptions=True
-            )
-            failures = [o for o in outcomes if isinstance(o, BaseException)]
-            if failures:
-                raise first_error(failures)
-            abstract = self._target(None, CompilationPhase.ABSTRACT)
-            if abstract is not None:
-                refined = [
-                    SectionText(s.id, s.title, check_citations(texts[s.id], 0)[0]) for s in sections
-                ]
-                messages = abstract_messages(self.outline, refined)
-                tokens = max_output_tokens(CompilationPhase.ABSTRACT, 0)
-                await self._pair(abstract, messages, tokens, None, ABSTRACT_WORDS, None)
-        finally:
-            if self._owns_models:
-                await self.models.aclose()
+        texts: dict[str, str] = {}
+        sections = list(self.outline.walk())
+        # As in a build: when one chain fails, calls in flight finish before the error.
+        outcomes = await asyncio.gather(
+            *(self._section(s, texts) for s in sections), return_exceptions=True
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise first_error(failures)
+        abstract = self._target(None, CompilationPhase.ABSTRACT)
+        if abstract is not None:
+            refined = [
+                SectionText(s.id, s.title, check_citations(texts[s.id], 0)[0]) for s in sections
+            ]
+            call = abstract_call(self.outline, refined)
+            await self._pair(abstract, call.messages, call.max_tokens, None, ABSTRACT_WORDS, None)
         order = {t.step.index: i for i, t in enumerate(self.plan.targets)}
         self.pairs.sort(key=lambda run: order[run.target.step.index])
         return CompareRun(
@@ -306,23 +292,24 @@ class Comparison:
     async def _section(self, section: Section, texts: dict[str, str]) -> None:
         """A section's chain: compared phases on both sides, inputs once, as far as needed."""
         given = self.grounding.for_section(section.id).chunks
-        previous: str | None = None
-        for phase in SECTION_PHASES:
-            target, step = self._target(section.id, phase), self._input(section.id, phase)
-            if target is None and step is None:
-                break
-            messages = section_messages(phase, self.outline, section, previous, given)
-            tokens = max_output_tokens(phase, section.target_words)
+
+        async def write(call: PhaseCall) -> str | None:
+            target, step = self._target(section.id, call.phase), self._input(section.id, call.phase)
             if target is not None:
-                text = await self._pair(
-                    target, messages, tokens, section.title, section.target_words, len(given)
+                return await self._pair(
+                    target,
+                    call.messages,
+                    call.max_tokens,
+                    section.title,
+                    section.target_words,
+                    len(given),
                 )
-            else:
-                assert step is not None
-                result = await self.runner.run(step, messages, tokens, section.title)
-                text = check_citations(result.text, len(given))[0]
-            previous = text
-        texts[section.id] = previous or ""
+            if step is None:
+                return None  # nothing further of this section is compared or needed
+            result = await self.runner.run(step, call.messages, call.max_tokens, section.title)
+            return check_citations(result.text, len(given))[0]
+
+        texts[section.id] = await write_section(self.outline, section, given, write) or ""
 
     async def _pair(
         self,

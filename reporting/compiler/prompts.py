@@ -26,6 +26,7 @@ PROMPT_VERSION = "2"
 ABSTRACT_WORDS = 180
 # The abstract sees at most this many words of all sections together, so it fits small contexts.
 ABSTRACT_INPUT_WORDS = 1200
+DRAFT_MAX_WORDS = 250  # a DRAFT is a skeleton: long sections get no longer plan than this
 
 _TEMPLATE_FILES = {
     CompilationPhase.DRAFT: "draft.j2",
@@ -121,5 +122,5 @@ def max_output_tokens(phase: CompilationPhase, words: int) -> int:
     if phase is CompilationPhase.ABSTRACT:
         words = ABSTRACT_WORDS
     elif phase is CompilationPhase.DRAFT:
-        words = min(words, 250)
+        words = min(words, DRAFT_MAX_WORDS)
     return int(words * 1.6) + 64

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 from tenacity import (
@@ -19,8 +18,9 @@ from tenacity import (
 )
 
 from reporting.compiler.budget import CloudBudget
-from reporting.compiler.cache import CachedResult, PhaseCache, cache_key
-from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.cache import CachedResult, cache_key
+from reporting.compiler.cleanup import clean_section_text
+from reporting.compiler.context import CallContext
 from reporting.compiler.prompts import PROMPT_VERSION
 from reporting.errors import (
     CostLimitExceededError,
@@ -30,25 +30,9 @@ from reporting.errors import (
     ReportingError,
 )
 from reporting.logs import hybrid, redact
-from reporting.outline.model import Outline
 from reporting.providers.failures import to_provider_error
-from reporting.providers.registry import ChatModels, call_options
-from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step
-from reporting.settings import Settings
-from reporting.text import clean_section_text
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class Observer(Protocol):
-    """Told of the plan, then of every step as it starts, is written, or fails."""
-
-    def planned(self, outline: Outline, plan: Plan) -> None:
-        """The plan is made; no call has been sent."""
-
-    def step(self, event: str, step: Step, result: StepResult | None) -> None:
-        """`start` (no result yet), `done` or `failed`."""
-
+from reporting.providers.registry import call_options
+from reporting.routing.plan import ProviderSpec, Reason, Role, Step
 
 BREAKER_THRESHOLD = 3
 
@@ -128,39 +112,33 @@ def _label(step: Step) -> dict[str, str | None]:
 
 
 class StepRunner:
-    """Runs steps of one plan through one call path, sharing its budget, breaker and limits."""
+    """Runs steps through one call path, sharing a budget, a breaker, limits and the cache."""
 
     def __init__(
         self,
-        settings: Settings,
-        plan: Plan,
-        models: ChatModels,
+        context: CallContext,
+        providers: Mapping[Role, ProviderSpec],
         budget: CloudBudget,
         metrics: Metrics,
-        sleep: Sleep = asyncio.sleep,
-        limits: ProviderLimits | None = None,
-        cache: PhaseCache | None = None,
-        refresh: frozenset[str] = frozenset(),
-        observer: Observer | None = None,
     ) -> None:
-        self.settings = settings
-        self.observer = observer
-        self.cache = cache
-        self.refresh = refresh
-        self.stopped = False  # set by the first failed step: no new step starts after it
-        self.t0 = time.monotonic()
-        self.plan = plan
-        self.models = models
+        self.settings = context.settings
+        self.observer = context.observer
+        self.cache = context.cache
+        self.refresh = context.refresh
+        self.models = context.models
+        self.sleep = context.sleep
+        self.limits = context.limits
+        self.providers = providers
         self.budget = budget
         self.metrics = metrics
-        self.sleep = sleep
+        self.stopped = False  # set by the first failed step: no new step starts after it
+        self.t0 = time.monotonic()
         self._failures_in_a_row = 0
         self._backoff = wait_exponential_jitter(
-            multiplier=min(1.0, settings.retry_backoff_max),
-            max=settings.retry_backoff_max,
+            multiplier=min(1.0, self.settings.retry_backoff_max),
+            max=self.settings.retry_backoff_max,
             jitter=1,
         )
-        self.limits = limits or ProviderLimits(settings)
 
     def _retryable_on(self, spec: ProviderSpec) -> Callable[[BaseException], bool]:
         """Retry transient errors, but not on a cloud provider whose budget has no call left."""
@@ -187,7 +165,7 @@ class StepRunner:
         result = StepResult(step=step, text="", provider=step.provider)
         result.started_s = round(started - self.t0, 3)
         self._tell("start", step, None)
-        secondary = self.plan.providers[Role.SECONDARY]
+        secondary = self.providers[Role.SECONDARY]
         spec = step.provider
         if step.reason in (Reason.COST_LIMIT, Reason.UNAVAILABLE):
             result.fallback = step.reason.value

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from reporting import __version__
 from reporting.routing.plan import Role
 from reporting.routing.pricing import Price, PriceTable
+from reporting.routing.records import providers_record, step_record
 
 if TYPE_CHECKING:
     from reporting.compiler.execute import CompiledReport
     from reporting.compiler.runner import StepResult
-    from reporting.routing.plan import Plan, Step
     from reporting.settings import Settings
 
 MANIFEST_VERSION = 3  # 3 added sources, citations and the adaptive routing scores
@@ -30,24 +30,6 @@ _PACKAGES = (
     "pypandoc-binary",
     "python-docx",
 )
-
-
-def step_record(step: Step) -> dict[str, Any]:
-    """The keys a call record shares with the plan: which step, who is planned, and why."""
-    return {
-        "section": step.section_id,
-        "section_type": step.section_type.value if step.section_type else None,
-        "phase": step.phase.name,
-        "role": step.role.value,
-        "provider": step.provider.name,
-        "model": step.provider.model,
-        "cloud": step.provider.is_cloud,
-        "planned_role": step.role.value,
-        "reason": step.reason.value,
-        "rule": step.rule,
-        "relevance": step.relevance,
-        "complexity": step.complexity,
-    }
 
 
 def call_record(
@@ -213,7 +195,7 @@ def build_manifest(
         "versions": package_versions(),
         "outline": {
             "path": str(outline_path),
-            "sha256": file_sha256(outline_path),
+            "sha256": report.outline.sha256 or file_sha256(outline_path),
             "title": report.outline.title,
             "sections": sum(1 for _ in report.outline.walk()),
         },
@@ -221,20 +203,12 @@ def build_manifest(
         "finished_at": report.finished_at.isoformat(),
         "duration_s": round((report.finished_at - report.started_at).total_seconds(), 3),
         "settings": settings.snapshot(),
-        "providers": {
-            role.value: {"provider": spec.name, "model": spec.model, "cloud": spec.is_cloud}
-            for role, spec in report.plan.providers.items()
-        },
+        "providers": providers_record(report.plan.providers),
         "outputs": outputs,
         "sources": sources_record(report),
         "calls": calls,
         "metrics": metrics,
     }
-
-
-def plan_record(plan: Plan) -> list[dict[str, Any]]:
-    """The plan's steps with the manifest's call keys."""
-    return [step_record(step) for step in plan.steps]
 
 
 def dump_manifest(manifest: dict[str, Any]) -> str:

@@ -185,14 +185,6 @@ def provider_specs(settings: Settings) -> dict[Role, ProviderSpec]:
     }
 
 
-def resolve_provider(
-    phase: CompilationPhase, section_type: SectionType | None, settings: Settings
-) -> tuple[str, str]:
-    """The (provider, model) the matrix names for a phase and section type."""
-    spec = provider_specs(settings)[resolve_route(phase, section_type, settings).role]
-    return spec.name, spec.model
-
-
 @dataclass(frozen=True)
 class Step:
     """One planned model call: a phase of a section (or the abstract) and who writes it."""

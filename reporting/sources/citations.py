@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from reporting.sources.read import Chunk
-from reporting.text import INLINE_CODE, code_lines, map_prose_sentences, unix_newlines
+from reporting.text import INLINE_CODE, code_lines, map_prose_sentences, stopwords, unix_newlines
 
 # A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)". (A reference
 # definition "[1]: url" at a line's start is told apart in `_rewrite`.)
@@ -102,17 +101,9 @@ _NUMBER = re.compile(r"[0-9]+(?:[.,:][0-9]+)*")
 _TRAILING_PUNCT = re.compile(r"([.!?][\"'\u201d\u2019)]*)$")
 
 
-@cache
-def _stopwords() -> frozenset[str]:
-    """bm25s's English stop words (imported late: bm25s pulls in NumPy)."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS)
-
-
 def _content_words(text: str) -> set[str]:
     """Lower-case words of three or more characters that are not English stop words."""
-    return {word for word in _CONTENT_WORD.findall(text.lower()) if word not in _stopwords()}
+    return {word for word in _CONTENT_WORD.findall(text.lower()) if word not in stopwords()}
 
 
 def best_support(sentence: str, chunks: Sequence[Chunk]) -> tuple[int, float] | None:

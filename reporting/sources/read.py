@@ -186,11 +186,6 @@ def _read_docx(path: Path) -> str:
     return "\n\n".join(blocks)
 
 
-def extract_text(path: Path) -> str:
-    """Return the plain text of a .md, .txt, .pdf or .docx source."""
-    return extract(path).text
-
-
 def extract(path: Path) -> Extracted:
     """The plain text of a .md, .txt, .pdf or .docx source, with PDF page offsets."""
     suffix = path.suffix.lower()
@@ -242,10 +237,3 @@ def chunk_source(path: Path, base: Path, text: str | Extracted) -> list[Chunk]:
         chunks.append(Chunk(identifier, source, body, start, extracted.page_at(start)))
     return chunks
 
-
-def load_chunks(paths: list[Path], base: Path) -> list[Chunk]:
-    """Extract and chunk every source, in the order given."""
-    chunks: list[Chunk] = []
-    for path in paths:
-        chunks.extend(chunk_source(path, base, extract(path)))
-    return chunks

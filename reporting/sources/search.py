@@ -16,18 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from reporting.sources.read import Chunk
+from reporting.text import stopwords
 
 # Bump when the tokeniser or the BM25 settings change, so old cached indexes are not reused.
 INDEX_FORMAT = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-@cache
-def _stopwords() -> frozenset[str]:
-    """bm25s's English stop words ("the", "of", "what" …): they say nothing about relevance."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS)
 
 
 @cache
@@ -40,7 +33,7 @@ def _stemmer() -> Any:
 
 def tokenize(text: str) -> list[str]:
     """Stemmed lowercase word tokens (runs of letters, digits and underscores), no stop words."""
-    stop = _stopwords()
+    stop = stopwords()
     words: list[str] = _stemmer().stemWords(
         [word for word in _WORD.findall(text.lower()) if word not in stop]
     )
