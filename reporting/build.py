@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reporting.assets import templates_dir
-from reporting.compiler.cache import PhaseCache
+from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.errors import InputError
@@ -103,7 +104,14 @@ async def abuild_report(
     # 2. Sources: read, chunked and searched per section; a bad one is an outline error.
     index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
     grounding = await asyncio.to_thread(
-        ground, outline, outline_path, settings, allow_outside, index_cache
+        functools.partial(
+            ground_outline,
+            outline,
+            outline_path,
+            top_k=settings.sources_top_k,
+            allow_outside=allow_outside,
+            index_cache=index_cache,
+        )
     )
 
     # 3. Availability: each provider checked once; an unavailable primary is routed around.
@@ -131,32 +139,12 @@ def plan_report(
 ) -> tuple[Outline, Grounding, Plan]:
     """The first four stages of a build, which `report plan` shows: no model is called."""
     outline = load_outline(outline_path)
-    grounding = ground(outline, outline_path, settings, allow_outside, None)
+    grounding = ground_outline(
+        outline, outline_path, top_k=settings.sources_top_k, allow_outside=allow_outside
+    )
     if available is None:
         available = preflight(settings)
     return outline, grounding, make_plan(outline, settings, available, grounding.relevance())
-
-
-def ground(
-    outline: Outline,
-    outline_path: Path,
-    settings: Settings,
-    allow_outside: bool,
-    index_cache: Path | None,
-) -> Grounding:
-    """The outline's sources, read and searched for every section (no model is called)."""
-    return ground_outline(
-        outline,
-        outline_path,
-        top_k=settings.sources_top_k,
-        allow_outside=allow_outside,
-        index_cache=index_cache,
-    )
-
-
-def cache_folder(settings: Settings, out_dir: Path) -> Path:
-    """REPORT_CACHE_DIR, else `.report_cache/` in the output folder."""
-    return settings.report_cache_dir or out_dir / ".report_cache"
 
 
 def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:

@@ -181,8 +181,7 @@ def batch(
     import asyncio
 
     from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
-    from reporting.build import cache_folder
-    from reporting.compiler.cache import PhaseCache
+    from reporting.compiler.cache import PhaseCache, cache_folder
     from reporting.routing.availability import preflight
 
     settings = _settings()
@@ -318,7 +317,7 @@ def compare(
     allow_outside: AllowOutside = False,
 ) -> None:
     """Run chosen calls of OUTLINE on both providers; write <stem>.compare.md and .compare.json."""
-    from reporting.compare.command import prepare_compare, run_compare
+    from reporting.comparison import prepare_compare, run_compare
 
     settings = _settings()
     _configure_logging(settings, quiet)
@@ -531,8 +530,7 @@ def cache_stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Entries, size and age of the phase cache."""
-    from reporting.build import cache_folder
-    from reporting.compiler.cache import PhaseCache
+    from reporting.compiler.cache import PhaseCache, cache_folder
 
     settings = _settings()
     with _guard(settings):
@@ -564,8 +562,7 @@ def cache_clear(
     ] = None,
 ) -> None:
     """Delete cached phase results and source indexes."""
-    from reporting.build import cache_folder
-    from reporting.compiler.cache import PhaseCache
+    from reporting.compiler.cache import PhaseCache, cache_folder
     from reporting.sources.search import clear_indexes
 
     settings = _settings()

@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from reporting.errors import ConfigError
+from reporting.settings import Settings
 
 CACHE_FILE = "cache.sqlite3"
 # sqlite's application_id marks the file as ours; a foreign database is never touched.
@@ -206,3 +207,8 @@ class PhaseCache:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+def cache_folder(settings: Settings, out_dir: Path) -> Path:
+    """REPORT_CACHE_DIR, else `.report_cache/` in the output folder."""
+    return settings.report_cache_dir or out_dir / ".report_cache"

@@ -236,4 +236,3 @@ def chunk_source(path: Path, base: Path, text: str | Extracted) -> list[Chunk]:
         start = int(document.metadata["start_index"])
         chunks.append(Chunk(identifier, source, body, start, extracted.page_at(start)))
     return chunks
-

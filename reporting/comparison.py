@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reporting.build import cache_folder, ground
 from reporting.compare.recommend import pair_to_dict, routing_file_text
 from reporting.compare.run import (
     ComparePlan,
@@ -19,7 +18,7 @@ from reporting.compare.run import (
     parse_sections,
     plan_compare,
 )
-from reporting.compiler.cache import PhaseCache
+from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Sleep
 from reporting.logs import redact
 from reporting.observe.manifest import file_sha256, package_versions
@@ -31,7 +30,7 @@ from reporting.routing.availability import preflight
 from reporting.routing.plan import Role
 from reporting.routing.records import providers_record
 from reporting.settings import Settings
-from reporting.sources.grounding import Grounding
+from reporting.sources.grounding import Grounding, ground_outline
 
 COMPARE_VERSION = 1
 COMPARE_SUFFIX = ".compare.json"
@@ -117,7 +116,13 @@ def prepare_compare(
     chosen_phases = parse_phases(phases)
     chosen_sections = parse_sections(sections, outline)
     index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
-    grounding = ground(outline, outline_path, settings, allow_outside, index_cache)
+    grounding = ground_outline(
+        outline,
+        outline_path,
+        top_k=settings.sources_top_k,
+        allow_outside=allow_outside,
+        index_cache=index_cache,
+    )
     if available is None:
         available = preflight(settings)
     plan = plan_compare(
