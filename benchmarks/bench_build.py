@@ -30,8 +30,8 @@ from reporting.batch import run_batch
 from reporting.build import build_report
 from reporting.compiler.concurrency import ProviderLimits
 from reporting.compiler.execute import SectionCompiler
+from reporting.compiler.models import ChatModels
 from reporting.outline.model import load_outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import ProviderSpec, Role
 from reporting.settings import Settings, load_settings
 

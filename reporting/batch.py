@@ -12,9 +12,9 @@ from reporting.build import BuildResult, abuild_report
 from reporting.compiler.cache import PhaseCache
 from reporting.compiler.concurrency import ProviderLimits
 from reporting.compiler.execute import SectionCompiler
+from reporting.compiler.models import ChatModels
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
-from reporting.providers.registry import ChatModels
 from reporting.render.outputs import safe_stem
 from reporting.routing.plan import Role
 from reporting.settings import Settings

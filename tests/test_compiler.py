@@ -10,6 +10,7 @@ from fakes import FakeProviders
 
 from reporting.build import build_report
 from reporting.compiler.execute import SectionCompiler
+from reporting.compiler.models import ChatModels
 from reporting.errors import (
     ConfigError,
     GenerationError,
@@ -18,7 +19,6 @@ from reporting.errors import (
     ProviderServerError,
 )
 from reporting.outline.model import load_outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Role
 from reporting.settings import Settings, load_settings
 

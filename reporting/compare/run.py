@@ -22,6 +22,7 @@ from reporting.compare.recommend import Pair, Recommendation, Side, recommend
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.cache import PhaseCache
 from reporting.compiler.execute import first_error
+from reporting.compiler.models import ChatModels
 from reporting.compiler.prompts import (
     ABSTRACT_WORDS,
     SectionText,
@@ -34,7 +35,6 @@ from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step, make_plan
 from reporting.routing.pricing import PriceTable
 from reporting.settings import Settings

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.cache import PhaseCache
 from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.models import ChatModels
 from reporting.compiler.prompts import (
     SectionText,
     abstract_messages,
@@ -25,7 +26,6 @@ from reporting.errors import ReportingError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Plan, Reason, Role, make_plan, resolve_provider
 from reporting.settings import Settings
 from reporting.sources.citations import CitationRegistry, attribute, check_citations

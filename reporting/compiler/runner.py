@@ -21,6 +21,7 @@ from tenacity import (
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.cache import CachedResult, PhaseCache, cache_key
 from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.models import ChatModels
 from reporting.compiler.prompts import PROMPT_VERSION
 from reporting.errors import (
     CostLimitExceededError,
@@ -32,7 +33,6 @@ from reporting.errors import (
 from reporting.logs import hybrid, redact
 from reporting.outline.model import Outline
 from reporting.providers.failures import to_provider_error
-from reporting.providers.registry import ChatModels, call_options
 from reporting.routing.plan import Plan, ProviderSpec, Reason, Role, Step
 from reporting.settings import Settings
 from reporting.text import clean_section_text
@@ -365,7 +365,7 @@ class StepRunner:
                         Model=spec.model,
                         Attempt=number if number > 1 else None,
                     )
-                    options = call_options(spec.name, max_tokens, self.settings.temperature, number)
+                    options = spec.kind.call_options(max_tokens, self.settings.temperature, number)
                     sent = time.monotonic()
                     try:
                         reply = await self._invoke(model, messages, options, spec)
