@@ -31,8 +31,8 @@ from reporting.build import build_report
 from reporting.compiler.concurrency import ProviderLimits
 from reporting.compiler.context import CallContext
 from reporting.compiler.execute import CompiledReport, execute
+from reporting.compiler.models import ChatModels
 from reporting.outline.loader import load_outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import ProviderSpec, Role, make_plan
 from reporting.settings import Settings, load_settings
 from reporting.sources.grounding import NO_SOURCES

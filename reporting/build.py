@@ -18,12 +18,12 @@ from reporting.assets import templates_dir
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
+from reporting.compiler.models import ChatModels
 from reporting.errors import InputError
 from reporting.logs import redact
 from reporting.observe.manifest import build_manifest, dump_manifest
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
-from reporting.providers.registry import ChatModels
 from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.render.outputs import safe_stem, staged

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -11,35 +10,15 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reporting.errors import ConfigError
-
-
-class ProviderKind(Enum):
-    """What runs a provider's model, and whether its calls count against the cloud budget."""
-
-    OPENAI = "openai"
-    OLLAMA = "ollama"
-    EMBEDDED = "embedded"
-
-    @property
-    def is_cloud(self) -> bool:
-        """Cloud providers cost money and are capped by MAX_CLOUD_CALLS."""
-        return self is ProviderKind.OPENAI
-
-
-# Names a user may write; `local` is the historical name of the Ollama provider.
-PROVIDER_NAMES: dict[str, ProviderKind] = {
-    "openai": ProviderKind.OPENAI,
-    "local": ProviderKind.OLLAMA,
-    "ollama": ProviderKind.OLLAMA,
-    "embedded": ProviderKind.EMBEDDED,
-}
+from reporting.providers import registry
 
 
 def normalise_provider(value: str) -> str:
-    """Lower-case a provider name and check it is one we know."""
+    """Lower-case a provider name and check the registry knows it."""
     name = value.strip().lower()
-    if name not in PROVIDER_NAMES:
-        known = ", ".join(sorted(PROVIDER_NAMES))
+    known_names = registry.known_names()
+    if name not in known_names:
+        known = ", ".join(known_names)
         raise ValueError(f"unknown provider {value!r}; use one of: {known}")
     return name
 

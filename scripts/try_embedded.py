@@ -12,8 +12,9 @@ import time
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from reporting.providers import embedded
-from reporting.providers.embedded import ChatEmbedded, default_model_path
+from reporting.providers import embedded_chat
+from reporting.providers.embedded import default_model_path
+from reporting.providers.embedded_chat import ChatEmbedded
 
 SYSTEM = "You are a technical writer. Write clear, factual prose in Markdown. Never write headings."
 USER = (
@@ -71,7 +72,7 @@ def main() -> None:
         print(
             f"median generation {statistics.median(rates):.1f} tok/s; "
             f"median end-to-end {statistics.median(walls):.1f} output tok/s "
-            f"(n_threads={llama.n_threads}, cores={embedded._usable_cores()})"
+            f"(n_threads={llama.n_threads}, cores={embedded_chat._usable_cores()})"
         )
 
 

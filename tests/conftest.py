@@ -13,7 +13,7 @@ from loopback import OllamaServer, OpenAIServer
 
 # Imported at collection, not inside a test: llama_cpp opens /dev/null at import, and under
 # `filterwarnings = error` a first import inside a test makes the interpreter warn at exit.
-import reporting.providers.embedded  # noqa: F401
+import reporting.providers.embedded_chat  # noqa: F401
 from reporting.settings import Settings
 
 # A key that must never appear in any output.

@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessage
 
 from reporting.compiler.context import CallContext, Sleep
 from reporting.compiler.execute import CompiledReport, execute
+from reporting.compiler.models import ChatModels
 from reporting.outline.model import Outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Role, make_plan
 from reporting.settings import Settings
 from reporting.sources.grounding import NO_SOURCES

@@ -10,6 +10,7 @@ from fakes import EVERYONE, FakeProviders, compile_outline
 
 from reporting.build import build_report
 from reporting.compiler.execute import CompiledReport
+from reporting.compiler.models import ChatModels
 from reporting.errors import (
     ConfigError,
     GenerationError,
@@ -19,7 +20,6 @@ from reporting.errors import (
 )
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Role, make_plan
 from reporting.settings import Settings, load_settings
 

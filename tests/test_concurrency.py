@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 import reporting.batch
 from reporting.build import build_report
 from reporting.cli.app import app
-from reporting.providers.registry import ChatModels
+from reporting.compiler.models import ChatModels
 from reporting.settings import Settings, load_settings
 
 runner = CliRunner()

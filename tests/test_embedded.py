@@ -13,13 +13,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from reporting.errors import ConfigError, ProviderRejected
-from reporting.providers import embedded
-from reporting.providers.embedded import (
-    ChatEmbedded,
-    clean_completion,
-    default_model_path,
-    to_llama_messages,
-)
+from reporting.providers import embedded_chat
+from reporting.providers.embedded import default_model_path
+from reporting.providers.embedded_chat import ChatEmbedded, to_llama_messages
+from reporting.providers.embedded_text import clean_completion
 
 SKY = [SystemMessage("Answer in one short sentence."), HumanMessage("What colour is the sky?")]
 GRASS = [SystemMessage("Answer in one short sentence."), HumanMessage("What colour is grass?")]
@@ -93,7 +90,7 @@ def test_two_instances_on_one_file_share_one_loaded_model(model_path: str) -> No
     second.load()
     assert first._model() is second._model()
     real = os.path.realpath(model_path)
-    keys = [key for key in embedded._MODEL_CACHE if key[0] == real and key[1] == first.n_ctx]
+    keys = [key for key in embedded_chat._MODEL_CACHE if key[0] == real and key[1] == first.n_ctx]
     assert len(keys) == 1
 
 

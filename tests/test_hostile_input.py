@@ -23,7 +23,7 @@ from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
 from reporting.cli.app import app
-from reporting.providers.registry import ChatModels
+from reporting.compiler.models import ChatModels
 from reporting.render.markdown import md_inline
 from reporting.settings import load_settings
 

@@ -10,14 +10,15 @@ from loopback import OllamaServer, OpenAIServer, refused_url
 from typer.testing import CliRunner
 
 from reporting.cli.app import app
-from reporting.providers.checks import check_provider, ollama_base_url
+from reporting.providers.ollama import ollama_base_url
+from reporting.providers.registry import provider
 from reporting.settings import load_settings
 
 runner = CliRunner()
 
 
 def test_openai_without_key(openai_server: OpenAIServer) -> None:
-    check = check_provider("openai", "gpt-4o", load_settings(openai_base_url=openai_server.url))
+    check = provider("openai").check("gpt-4o", load_settings(openai_base_url=openai_server.url))
     assert (check.ok, check.status) == (False, "OPENAI_API_KEY is not set")
     assert "OPENAI_API_KEY" in check.fix
     assert openai_server.requests == []
@@ -25,14 +26,14 @@ def test_openai_without_key(openai_server: OpenAIServer) -> None:
 
 def test_openai_ready(openai_server: OpenAIServer) -> None:
     settings = load_settings(openai_api_key=PLANTED_KEY, openai_base_url=openai_server.url)
-    check = check_provider("openai", "gpt-4o", settings)
+    check = provider("openai").check("gpt-4o", settings)
     assert check.ok
     assert openai_server.count == 0  # listing models is not a chat call
 
 
 def test_openai_server_down() -> None:
     settings = load_settings(openai_api_key=PLANTED_KEY, openai_base_url=refused_url("/v1"))
-    check = check_provider("openai", "gpt-4o", settings, timeout=2)
+    check = provider("openai").check("gpt-4o", settings, timeout=2)
     assert not check.ok
     assert "is not reachable" in check.status
     assert "OPENAI_BASE_URL" in check.fix
@@ -41,7 +42,7 @@ def test_openai_server_down() -> None:
 def test_openai_key_refused() -> None:
     with OpenAIServer(api_key="sk-the-right-one") as server:
         settings = load_settings(openai_api_key=PLANTED_KEY, openai_base_url=server.url)
-        check = check_provider("openai", "gpt-4o", settings)
+        check = provider("openai").check("gpt-4o", settings)
     assert not check.ok
     assert "refused" in check.status
     assert PLANTED_KEY not in check.status + check.fix
@@ -49,21 +50,21 @@ def test_openai_key_refused() -> None:
 
 def test_openai_model_not_offered(openai_server: OpenAIServer) -> None:
     settings = load_settings(openai_api_key=PLANTED_KEY, openai_base_url=openai_server.url)
-    check = check_provider("openai", "gpt-9", settings)
+    check = provider("openai").check("gpt-9", settings)
     assert not check.ok
     assert "gpt-4o" in check.fix
 
 
 def test_ollama_ready_and_model_missing(ollama_server: OllamaServer) -> None:
     settings = load_settings(ollama_host=ollama_server.url)
-    assert check_provider("local", "llama3:8b", settings).ok
-    missing = check_provider("ollama", "phi4:14b", settings)
+    assert provider("local").check("llama3:8b", settings).ok
+    missing = provider("ollama").check("phi4:14b", settings)
     assert not missing.ok
     assert missing.fix == "run `ollama pull phi4:14b`"
 
 
 def test_ollama_server_down() -> None:
-    check = check_provider("local", "llama3:8b", load_settings(ollama_host=refused_url()))
+    check = provider("local").check("llama3:8b", load_settings(ollama_host=refused_url()))
     assert not check.ok
     assert "ollama serve" in check.fix
 
@@ -83,9 +84,9 @@ def test_ollama_host_is_read_like_the_ollama_client(host: str | None, url: str) 
 
 
 def test_embedded_ready_and_missing(tmp_path: Path) -> None:
-    assert check_provider("embedded", "smollm2", load_settings()).ok
-    missing = check_provider(
-        "embedded", "llama3-8b", load_settings(embedded_model_path=tmp_path / "nope.gguf")
+    assert provider("embedded").check("smollm2", load_settings()).ok
+    missing = provider("embedded").check(
+        "llama3-8b", load_settings(embedded_model_path=tmp_path / "nope.gguf")
     )
     assert not missing.ok
     assert "EMBEDDED_MODEL_PATH" in missing.fix

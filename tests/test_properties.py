@@ -16,12 +16,12 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from reporting.build import report_markdown
+from reporting.compiler.models import ChatModels
 from reporting.errors import ProviderRateLimited, ProviderRejected, ProviderServerError
 from reporting.observe.manifest import build_manifest
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Reason, Role, make_plan
 from reporting.settings import Settings, load_settings
 

@@ -482,6 +482,7 @@ def _print_stats(summary: dict[str, object]) -> None:
 @app.command()
 def doctor() -> None:
     """Check the providers a build would use; exit 0 only when a build can run."""
+    from reporting.providers.registry import provider
     from reporting.routing.availability import check_roles
 
     settings = _settings()
@@ -491,7 +492,7 @@ def doctor() -> None:
         for column in ("role", "provider", "model", "kind", "status", "fix"):
             table.add_column(column)
         for role, check in checks.items():
-            kind = "cloud" if check.name == "openai" else "local"
+            kind = "cloud" if provider(check.name).cloud else "local"
             detail = escape(redact(check.status, settings.secrets))  # a URL may hold a password
             status = (
                 f"[green]ok[/green]: {detail}" if check.ok else f"[red]unavailable[/red]: {detail}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from reporting.routing.plan import ProviderSpec, Role
-from reporting.settings import ProviderKind, Settings
+from reporting.settings import Settings
 
 
 class ProviderLimits:
@@ -17,11 +17,11 @@ class ProviderLimits:
 
     def limit(self, spec: ProviderSpec) -> int:
         """The concurrency limit of a provider in a role."""
-        if spec.kind is ProviderKind.EMBEDDED:
-            return 1  # one llama.cpp context: one call at a time
         if spec.role is Role.PRIMARY:
-            return self.settings.primary_max_concurrency
-        return self.settings.secondary_max_concurrency
+            configured = self.settings.primary_max_concurrency
+        else:
+            configured = self.settings.secondary_max_concurrency
+        return spec.kind.max_concurrency(configured)
 
     def slot(self, spec: ProviderSpec) -> asyncio.Semaphore:
         """The semaphore a call to this provider holds while its request is in flight."""

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from reporting.compiler.cache import PhaseCache
 from reporting.compiler.concurrency import ProviderLimits
+from reporting.compiler.models import ChatModels
 from reporting.outline.model import Outline
-from reporting.providers.registry import ChatModels
 from reporting.routing.plan import Plan, Step
 from reporting.settings import Settings
 

@@ -31,7 +31,6 @@ from reporting.errors import (
 )
 from reporting.logs import hybrid, redact
 from reporting.providers.failures import to_provider_error
-from reporting.providers.registry import call_options
 from reporting.routing.plan import ProviderSpec, Reason, Role, Step
 
 BREAKER_THRESHOLD = 3
@@ -343,7 +342,7 @@ class StepRunner:
                         Model=spec.model,
                         Attempt=number if number > 1 else None,
                     )
-                    options = call_options(spec.name, max_tokens, self.settings.temperature, number)
+                    options = spec.kind.call_options(max_tokens, self.settings.temperature, number)
                     sent = time.monotonic()
                     try:
                         reply = await self._invoke(model, messages, options, spec)

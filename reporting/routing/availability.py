@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reporting.errors import ConfigError
 from reporting.logs import hybrid
-from reporting.providers.checks import ProviderCheck, check_provider
+from reporting.providers.base import ProviderCheck
+from reporting.providers.registry import provider
 from reporting.routing.plan import Role, provider_specs
 from reporting.settings import Settings
 
@@ -16,7 +19,8 @@ def check_roles(settings: Settings) -> dict[Role, ProviderCheck]:
     for role, spec in provider_specs(settings).items():
         key = (spec.name, spec.model)
         if key not in verdicts:
-            verdicts[key] = check_provider(spec.name, spec.model, settings)
+            check = provider(spec.name).check(spec.model, settings)
+            verdicts[key] = replace(check, name=spec.name)  # the name as the user wrote it
         checks[role] = verdicts[key]
     return checks
 

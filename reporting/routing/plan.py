@@ -13,8 +13,10 @@ from enum import Enum
 from reporting.errors import ConfigError
 from reporting.outline.model import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.providers.base import Provider
+from reporting.providers.registry import provider
 from reporting.routing.routing_file import RoutingOverrides, load_routing_file
-from reporting.settings import PROVIDER_NAMES, ProviderKind, Settings
+from reporting.settings import Settings
 
 
 class Role(Enum):
@@ -52,14 +54,14 @@ class ProviderSpec:
     model: str
 
     @property
-    def kind(self) -> ProviderKind:
+    def kind(self) -> Provider:
         """What runs this provider."""
-        return PROVIDER_NAMES[self.name]
+        return provider(self.name)
 
     @property
     def is_cloud(self) -> bool:
         """Whether calls to it count against MAX_CLOUD_CALLS."""
-        return self.kind.is_cloud
+        return self.kind.cloud
 
     @property
     def label(self) -> str:
@@ -119,7 +121,7 @@ def resolve_route(
 ) -> Decision:
     """Apply the routing matrix to one phase and section type."""
     if phase is CompilationPhase.ABSTRACT:
-        if PROVIDER_NAMES[settings.primary_provider] is ProviderKind.OLLAMA:
+        if not provider(settings.primary_provider).abstract_on_primary:
             return Decision(Role.SECONDARY, Reason.ABSTRACT_POLICY, "ABSTRACT: primary is local")
         return Decision(Role.PRIMARY, Reason.ABSTRACT_POLICY, "ABSTRACT → primary")
     if not settings.vra_hybrid_mode:

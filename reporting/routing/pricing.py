@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from reporting.errors import ConfigError
-from reporting.settings import PROVIDER_NAMES, Settings
+from reporting.providers import registry
+from reporting.settings import Settings
 
 # Public list prices (USD per 1M tokens, input / output) when this table was written; set
 # PRICES_FILE or PRICES for your contract's prices or a model missing here.
@@ -85,7 +86,7 @@ class PriceTable:
 
     def price(self, provider: str, model: str) -> Price | None:
         """The price of a model; free when local, None when a cloud model has no known price."""
-        if provider in PROVIDER_NAMES and not PROVIDER_NAMES[provider].is_cloud:
+        if provider in registry.known_names() and not registry.provider(provider).cloud:
             return FREE
         if model in self.prices:
             return self.prices[model]
