@@ -33,7 +33,8 @@ from reporting.compiler.context import CallContext
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.compiler.models import ChatModels
 from reporting.outline.loader import load_outline
-from reporting.routing.plan import ProviderSpec, Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import ProviderSpec, Role
 from reporting.settings import Settings, load_settings
 from reporting.sources.grounding import NO_SOURCES
 

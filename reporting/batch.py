@@ -14,7 +14,7 @@ from reporting.compiler.context import CallContext
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
 from reporting.render.outputs import safe_stem
-from reporting.routing.plan import Role
+from reporting.routing.roles import Role
 from reporting.settings import Settings
 
 OUTLINE_SUFFIXES = (".yaml", ".yml")

@@ -28,7 +28,8 @@ from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.render.outputs import safe_stem, staged
 from reporting.routing.availability import preflight
-from reporting.routing.plan import Plan, Role, make_plan
+from reporting.routing.plan import Plan, make_plan
+from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding, ground_outline
 

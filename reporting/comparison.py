@@ -27,8 +27,8 @@ from reporting.outline.model import Outline
 from reporting.render.compare import render_compare
 from reporting.render.outputs import safe_stem, staged
 from reporting.routing.availability import preflight
-from reporting.routing.plan import Role
 from reporting.routing.records import providers_record
+from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding, ground_outline
 

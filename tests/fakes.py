@@ -15,7 +15,8 @@ from reporting.compiler.context import CallContext, Sleep
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.compiler.models import ChatModels
 from reporting.outline.model import Outline
-from reporting.routing.plan import Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import NO_SOURCES
 

@@ -8,7 +8,9 @@ from reporting.errors import ConfigError
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Section
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Reason, Role, adaptive_route, make_plan, section_complexity
+from reporting.routing.adaptive import adaptive_route, section_complexity
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Reason, Role
 from reporting.settings import load_settings
 
 P = CompilationPhase

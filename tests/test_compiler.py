@@ -20,7 +20,8 @@ from reporting.errors import (
 )
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
-from reporting.routing.plan import Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Role
 from reporting.settings import Settings, load_settings
 
 HYBRID = {"vra_hybrid_mode": True, "openai_api_key": "sk-test-0000", "retry_backoff_max": 0}

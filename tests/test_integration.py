@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from reporting.cli.app import app
 from reporting.outline.loader import load_outline
-from reporting.routing.plan import Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Role
 from reporting.settings import load_settings
 
 runner = CliRunner()

@@ -22,7 +22,8 @@ from reporting.observe.manifest import build_manifest
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Reason, Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Reason, Role
 from reporting.settings import Settings, load_settings
 
 # The autouse fixture only clears the environment and changes folder once per test: every

@@ -8,7 +8,9 @@ from reporting.errors import ConfigError
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Reason, Role, make_plan, provider_specs, resolve_route
+from reporting.routing.matrix import resolve_route
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Reason, Role, provider_specs
 from reporting.settings import load_settings
 
 P = CompilationPhase

@@ -16,7 +16,8 @@ from reporting.errors import ConfigError
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Reason, Role, make_plan
+from reporting.routing.plan import make_plan
+from reporting.routing.roles import Reason, Role
 from reporting.routing.routing_file import load_routing_file
 from reporting.settings import Settings, load_settings
 

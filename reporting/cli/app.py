@@ -24,7 +24,7 @@ from rich.table import Table
 from reporting import __version__
 from reporting.errors import InputError, OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
-from reporting.routing.plan import Role
+from reporting.routing.roles import Role
 from reporting.settings import Settings, load_settings
 
 app = typer.Typer(

@@ -29,8 +29,9 @@ from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.routing.plan import ProviderSpec, Reason, Role, Step, make_plan
+from reporting.routing.plan import Step, make_plan
 from reporting.routing.pricing import PriceTable
+from reporting.routing.roles import ProviderSpec, Reason, Role
 from reporting.settings import Settings
 from reporting.sources.citations import check_citations, format_context
 from reporting.sources.grounding import Grounding

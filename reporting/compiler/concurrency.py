@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from reporting.routing.plan import ProviderSpec, Role
+from reporting.routing.roles import ProviderSpec, Role
 from reporting.settings import Settings
 
 

@@ -16,9 +16,10 @@ from reporting.compiler.prompts import (
 )
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Plan, Role
+from reporting.routing.plan import Plan
 from reporting.routing.pricing import PriceTable
 from reporting.routing.records import providers_record, step_record
+from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import NO_SOURCES, Grounding
 

@@ -20,7 +20,8 @@ from reporting.errors import ReportingError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Plan, Reason, Role
+from reporting.routing.plan import Plan
+from reporting.routing.roles import Reason, Role
 from reporting.sources.citations import CitationRegistry, attribute, check_citations
 from reporting.sources.grounding import NO_SOURCES, Grounding
 

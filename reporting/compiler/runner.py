@@ -31,7 +31,8 @@ from reporting.errors import (
 )
 from reporting.logs import hybrid, redact
 from reporting.providers.failures import to_provider_error
-from reporting.routing.plan import ProviderSpec, Reason, Role, Step
+from reporting.routing.plan import Step
+from reporting.routing.roles import ProviderSpec, Reason, Role
 
 BREAKER_THRESHOLD = 3
 

@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from reporting.render.markdown import environment
-from reporting.routing.plan import Role
+from reporting.routing.roles import Role
 
 if TYPE_CHECKING:
     from reporting.compare.recommend import Side

@@ -8,7 +8,7 @@ from reporting.errors import ConfigError
 from reporting.logs import hybrid
 from reporting.providers.base import ProviderCheck
 from reporting.providers.registry import provider
-from reporting.routing.plan import Role, provider_specs
+from reporting.routing.roles import Role, provider_specs
 from reporting.settings import Settings
 
 

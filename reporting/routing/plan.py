@@ -1,4 +1,4 @@
-"""Which provider writes which step: the routing matrix as data, and the plan built from it.
+"""The plan: every step of a build routed to a role, with the cloud budget allocated.
 
 The plan is a pure function of (outline, settings, provider availability); it allocates the
 cloud budget before any call, so the same inputs always give the same plan.
@@ -8,183 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 
 from reporting.errors import ConfigError
 from reporting.outline.model import Outline, Section, SectionType
 from reporting.phases import SECTION_PHASES, CompilationPhase
-from reporting.providers.base import Provider
-from reporting.providers.registry import provider
+from reporting.routing.adaptive import ADAPTIVE_PHASES, adaptive_route, section_complexity
+from reporting.routing.matrix import Decision, resolve_route
+from reporting.routing.roles import ProviderSpec, Reason, Role, provider_specs
 from reporting.routing.routing_file import RoutingOverrides, load_routing_file
 from reporting.settings import Settings
-
-
-class Role(Enum):
-    """The two providers a report may use."""
-
-    PRIMARY = "primary"
-    SECONDARY = "secondary"
-
-    @property
-    def other(self) -> Role:
-        """The role a step falls back to."""
-        return Role.SECONDARY if self is Role.PRIMARY else Role.PRIMARY
-
-
-class Reason(Enum):
-    """Why a step goes where it goes."""
-
-    MATRIX = "MATRIX"  # a row of the hybrid routing matrix
-    ADAPTIVE = "ADAPTIVE"  # ROUTING_POLICY=adaptive: source relevance and section complexity
-    OVERRIDE = "OVERRIDE"  # a row of ROUTING_FILE
-    HYBRID_OFF = "HYBRID_OFF"  # hybrid mode off: everything on the primary
-    ABSTRACT_POLICY = "ABSTRACT_POLICY"  # the abstract rule
-    COST_LIMIT = "COST_LIMIT"  # MAX_CLOUD_CALLS leaves no call for this step
-    UNAVAILABLE = "UNAVAILABLE"  # preflight found the planned provider unusable
-    COMPARE = "COMPARE"  # one side of a `report compare` pair
-    JUDGE = "JUDGE"  # the primary judging a `report compare` pair
-
-
-@dataclass(frozen=True)
-class ProviderSpec:
-    """A configured provider: its role, name as written, kind and model."""
-
-    role: Role
-    name: str
-    model: str
-
-    @property
-    def kind(self) -> Provider:
-        """What runs this provider."""
-        return provider(self.name)
-
-    @property
-    def is_cloud(self) -> bool:
-        """Whether calls to it count against MAX_CLOUD_CALLS."""
-        return self.kind.cloud
-
-    @property
-    def label(self) -> str:
-        """The name as shown in `[Hybrid]` log lines."""
-        return self.name.upper()
-
-
-@dataclass(frozen=True)
-class Route:
-    """One row of the hybrid matrix: a phase and the section types it covers go to a role."""
-
-    phase: CompilationPhase
-    section_types: frozenset[SectionType] | None  # None: any type
-    role: Role
-
-    def matches(self, phase: CompilationPhase, section_type: SectionType | None) -> bool:
-        """Whether this row decides the given phase and section type."""
-        if phase is not self.phase:
-            return False
-        return self.section_types is None or section_type in self.section_types
-
-
-def _types(*names: str) -> frozenset[SectionType]:
-    return frozenset(SectionType(name) for name in names)
-
-
-# Hybrid mode. REFINE and the reasoning-heavy DRAFTs go to the primary; EXPAND (bulk prose) and
-# the DRAFTs of descriptive sections, whose skeleton the outline's brief and points already
-# give, go to the secondary. Every section type appears in exactly one DRAFT row.
-HYBRID_MATRIX: tuple[Route, ...] = (
-    Route(CompilationPhase.REFINE, None, Role.PRIMARY),
-    Route(CompilationPhase.EXPAND, None, Role.SECONDARY),
-    Route(
-        CompilationPhase.DRAFT,
-        _types("intro", "conclusion", "analysis", "discussion", "recommendations"),
-        Role.PRIMARY,
-    ),
-    Route(
-        CompilationPhase.DRAFT,
-        _types("method", "implementation", "background", "results", "appendix", "other"),
-        Role.SECONDARY,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Where the matrix sends one phase of one section type, and why."""
-
-    role: Role
-    reason: Reason
-    rule: str
-
-
-def resolve_route(
-    phase: CompilationPhase, section_type: SectionType | None, settings: Settings
-) -> Decision:
-    """Apply the routing matrix to one phase and section type."""
-    if phase is CompilationPhase.ABSTRACT:
-        if not provider(settings.primary_provider).abstract_on_primary:
-            return Decision(Role.SECONDARY, Reason.ABSTRACT_POLICY, "ABSTRACT: primary is local")
-        return Decision(Role.PRIMARY, Reason.ABSTRACT_POLICY, "ABSTRACT → primary")
-    if not settings.vra_hybrid_mode:
-        return Decision(Role.PRIMARY, Reason.HYBRID_OFF, "hybrid off → primary")
-    for route in HYBRID_MATRIX:
-        if route.matches(phase, section_type):
-            kinds = "any" if route.section_types is None else (section_type or SectionType.OTHER)
-            label = kinds if isinstance(kinds, str) else kinds.value
-            return Decision(route.role, Reason.MATRIX, f"{phase.name} {label} → {route.role.value}")
-    raise AssertionError(f"routing matrix has no row for {phase.name} {section_type}")
-
-
-# How much reasoning a section type needs, from 0 (restating facts) to 1 (synthesis, judgement).
-TYPE_COMPLEXITY: dict[SectionType, float] = {
-    SectionType.APPENDIX: 0.1,
-    SectionType.BACKGROUND: 0.2,
-    SectionType.RESULTS: 0.3,
-    SectionType.IMPLEMENTATION: 0.3,
-    SectionType.METHOD: 0.4,
-    SectionType.OTHER: 0.4,
-    SectionType.INTRO: 0.5,
-    SectionType.CONCLUSION: 0.6,
-    SectionType.ANALYSIS: 0.8,
-    SectionType.DISCUSSION: 0.8,
-    SectionType.RECOMMENDATIONS: 0.9,
-}
-COMPLEX_WORDS = 1000  # a section this long or longer counts as fully complex on length
-COMPLEX_POINTS = 8  # likewise for the number of points it must cover
-
-
-def section_complexity(section: Section) -> float:
-    """A section's complexity in [0, 1]: half its type, a quarter each its length and points."""
-    length = min(section.target_words / COMPLEX_WORDS, 1.0)
-    points = min(len(section.points) / COMPLEX_POINTS, 1.0)
-    return round(0.5 * TYPE_COMPLEXITY[section.section_type] + 0.25 * length + 0.25 * points, 2)
-
-
-def adaptive_route(
-    phase: CompilationPhase, relevance: float | None, complexity: float, settings: Settings
-) -> Decision:
-    """DRAFT and EXPAND under ROUTING_POLICY=adaptive: local only if well sourced and simple."""
-    # Facts found in the sources need restating, not reasoning: the local model is enough.
-    least, most = settings.adaptive_min_relevance, settings.adaptive_max_complexity
-    if relevance is None:
-        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} no sources → primary")
-    if relevance < least:
-        why = f"relevance {relevance:.2f} < {least:.2f}"
-        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} {why} → primary")
-    if complexity > most:
-        why = f"relevance {relevance:.2f}, complexity {complexity:.2f} > {most:.2f}"
-        return Decision(Role.PRIMARY, Reason.ADAPTIVE, f"{phase.name} {why} → primary")
-    why = f"relevance {relevance:.2f} ≥ {least:.2f}, complexity {complexity:.2f} ≤ {most:.2f}"
-    return Decision(Role.SECONDARY, Reason.ADAPTIVE, f"{phase.name} {why} → secondary")
-
-
-def provider_specs(settings: Settings) -> dict[Role, ProviderSpec]:
-    """The primary and secondary providers the settings name."""
-    return {
-        Role.PRIMARY: ProviderSpec(Role.PRIMARY, settings.primary_provider, settings.primary_model),
-        Role.SECONDARY: ProviderSpec(
-            Role.SECONDARY, settings.secondary_provider, settings.secondary_model
-        ),
-    }
 
 
 @dataclass(frozen=True)
@@ -234,9 +66,6 @@ class Plan:
             if candidate.section_id == section_id and candidate.phase is phase:
                 return candidate
         raise KeyError(f"no step {section_id}/{phase.name}")
-
-
-ADAPTIVE_PHASES = (CompilationPhase.DRAFT, CompilationPhase.EXPAND)
 
 
 def _decide(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reporting.routing.plan import ProviderSpec, Role, Step
+from reporting.routing.plan import Step
+from reporting.routing.roles import ProviderSpec, Role
 
 
 def step_record(step: Step) -> dict[str, Any]:
