@@ -16,7 +16,7 @@ from freezegun import freeze_time
 from loopback import Fault, OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.cache import CACHE_FILE, CachedResult, PhaseCache
 from reporting.compiler.prompts import section_messages
 from reporting.outline.model import load_outline

@@ -12,7 +12,7 @@ from loopback import OpenAIServer
 from typer.testing import CliRunner
 
 from reporting import __version__
-from reporting.cli.app import app
+from reporting.cli import app
 
 runner = CliRunner()
 

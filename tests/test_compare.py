@@ -10,7 +10,7 @@ import pytest
 from loopback import Fault, OllamaServer, OpenAIServer, always, last_user_text
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 
 runner = CliRunner()
 

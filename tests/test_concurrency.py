@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 import reporting.batch
 from reporting.build import build_report
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.execute import SectionCompiler
 from reporting.providers.registry import ChatModels
 from reporting.settings import Settings, load_settings

@@ -25,7 +25,7 @@ from loopback import (
 )
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.cache import PhaseCache
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from docx import Document
 from loopback import OllamaServer, OpenAIServer, last_user_text, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.sources.search import SourceIndex
 
 runner = CliRunner()

@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.execute import SectionCompiler
 from reporting.providers.registry import ChatModels
 from reporting.render.markdown import md_inline

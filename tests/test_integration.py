@@ -10,7 +10,7 @@ from docx import Document
 from loopback import Fault, OllamaServer, OpenAIServer, always, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.outline.model import load_outline
 from reporting.routing.plan import Role, make_plan
 from reporting.settings import load_settings

@@ -10,7 +10,7 @@ from conftest import read_manifest
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import ConfigError
 from reporting.routing.pricing import Price, PriceTable
 from reporting.settings import load_settings

@@ -9,7 +9,7 @@ from conftest import PLANTED_KEY
 from loopback import OllamaServer, OpenAIServer, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.providers.checks import check_provider, ollama_base_url
 from reporting.settings import load_settings
 

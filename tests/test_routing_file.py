@@ -11,7 +11,7 @@ from conftest import read_manifest, report_files
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import ConfigError
 from reporting.outline.model import Outline, SectionType, parse_outline
 from reporting.phases import CompilationPhase

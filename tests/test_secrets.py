@@ -18,7 +18,7 @@ from loopback import Fault, OllamaServer, OpenAIServer, always, default_reply, r
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import GenerationError
 from reporting.logs import redact
 from reporting.settings import load_settings

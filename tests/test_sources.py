@@ -15,7 +15,8 @@ import docx
 import pytest
 from typer.testing import CliRunner
 
-from reporting.cli.app import _configure_logging, app
+from reporting.cli import app
+from reporting.cli.common import configure_logging
 from reporting.errors import InputError
 from reporting.sources.read import (
     CHUNK_SIZE,
@@ -201,7 +202,7 @@ def pypdf_logger() -> Iterator[logging.Logger]:
 
 
 def test_cli_logging_keeps_pypdf_warnings_back(pypdf_logger: logging.Logger) -> None:
-    _configure_logging(None, False)
+    configure_logging(None, False)
     assert pypdf_logger.getEffectiveLevel() == logging.ERROR
 
 
