@@ -91,7 +91,7 @@ def test_a_failed_build_resumes_without_repeating_a_completed_call(
     out = tmp_path / "out"
     code, _ = _build(outline_file, out)
     assert code == 1
-    completed = PhaseCache(out / ".report_cache").stats()["entries"]
+    completed = PhaseCache(out / ".report_cache").stats().entries
     failed = ollama_server.count - 6
     assert completed == openai_server.count + 6  # every successful call was kept
     ollama_server.faults = None
@@ -155,7 +155,7 @@ def test_concurrent_builds_share_one_cache(hybrid_env: pytest.MonkeyPatch, tmp_p
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     stats = PhaseCache(cache).stats()
-    assert stats["entries"] == 2 * (9 * 3 + 1)
+    assert stats.entries == 2 * (9 * 3 + 1)
     with sqlite3.connect(cache / CACHE_FILE) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -170,7 +170,7 @@ def test_a_corrupted_cache_is_rebuilt(
     code, output = _build(outline_file, tmp_path / "out")
     assert code == 0, output
     assert list(folder.glob(f"{CACHE_FILE}.broken-*"))
-    assert PhaseCache(folder).stats()["entries"] == 28
+    assert PhaseCache(folder).stats().entries == 28
 
 
 @pytest.mark.usefixtures("hybrid_env")
@@ -205,8 +205,8 @@ def test_cache_stats_and_clear_older_than(tmp_path: Path) -> None:
     cache.put("old", CachedResult("a", 1, 2, "openai", "gpt-4o", old))
     cache.put("new", CachedResult("b", 1, 3, "local", "llama3:8b", old + 40 * 86_400))
     stats = cache.stats()
-    assert stats["entries"] == 2
-    assert {row["provider"] for row in stats["by_model"]} == {"openai", "local"}
+    assert stats.entries == 2
+    assert {row.provider for row in stats.by_model} == {"openai", "local"}
     with freeze_time("2026-03-01"):
         assert cache.clear(older_than_days=30) == 1
     assert cache.get("old") is None

@@ -77,7 +77,7 @@ class Outcome:
         """Entries of the phase cache the build used."""
         cache = PhaseCache(self.out / ".report_cache")
         try:
-            entries: int = cache.stats()["entries"]
+            entries = cache.stats().entries
         finally:
             cache.close()
         return entries

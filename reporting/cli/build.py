@@ -60,14 +60,13 @@ def build(
         finally:
             if progress is not None:
                 progress.close()
-        metrics = result.record["metrics"]
-        fallbacks = sum(metrics["fallbacks"].values())
+        summary = result.summary
         out.print(
             f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
-            f"{metrics['steps']} steps ({metrics['cache_hits']} from cache), "
-            f"{metrics['cloud_calls']} cloud calls of "
-            f"{metrics['max_cloud_calls']} allowed, {fallbacks} fallbacks, "
-            f"{result.record['duration_s']:.1f} s",
+            f"{summary.steps} steps ({summary.cache_hits} from cache), "
+            f"{summary.cloud_calls} cloud calls of "
+            f"{summary.max_cloud_calls} allowed, {summary.fallbacks} fallbacks, "
+            f"{summary.duration_s:.1f} s",
             markup=False,
         )
 
@@ -106,13 +105,13 @@ def batch(
         for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
             table.add_column(column)
         for outcome in outcomes:
-            metrics = outcome.result.record["metrics"] if outcome.result else None
+            summary = outcome.result.summary if outcome.result else None
             colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
             table.add_row(
                 str(outcome.outline),
                 f"[{colour}]{outcome.status}[/{colour}]",
-                str(metrics["steps"]) if metrics else "-",
-                str(metrics["cloud_calls"]) if metrics else "-",
+                str(summary.steps) if summary else "-",
+                str(summary.cloud_calls) if summary else "-",
                 f"{outcome.seconds:.1f}",
                 redact(outcome.detail.replace("\n", "; "), settings.secrets),
             )

@@ -29,17 +29,17 @@ def cache_stats(
     with guard(settings):
         stats = PhaseCache(cache_folder(settings, out_dir)).stats()
         if as_json:
-            out.print_json(data=stats)
+            out.print_json(data=stats.to_json())
             return
         out.print(
-            f"{stats['path']}: {stats['entries']} entries, {stats['bytes'] / 1e6:.2f} MB, "
-            f"oldest {stats['oldest'] or '-'}, newest {stats['newest'] or '-'}",
+            f"{stats.path}: {stats.entries} entries, {stats.bytes / 1e6:.2f} MB, "
+            f"oldest {stats.oldest or '-'}, newest {stats.newest or '-'}",
             markup=False,
         )
-        for row in stats["by_model"]:
+        for row in stats.by_model:
             out.print(
-                f"  {row['provider']} {row['model']}: {row['entries']} entries, "
-                f"{row['output_tokens']} output tokens",
+                f"  {row.provider} {row.model}: {row.entries} entries, "
+                f"{row.output_tokens} output tokens",
                 markup=False,
             )
 

@@ -99,15 +99,14 @@ def compare(
                 f"${r.saving_usd_per_report:.4f}",
             )
         out.print(table)
-        if result.record["routing_file"] and not settings.vra_hybrid_mode:
+        if result.routing_file and not settings.vra_hybrid_mode:
             err.print(
                 "note: ROUTING_FILE overrides apply in hybrid mode only; "
                 "set VRA_HYBRID_MODE=true to adopt these moves",
                 markup=False,
             )
-        metrics = result.record["metrics"]
         out.print(
             f"wrote {result.markdown} and {result.json.name}: {len(result.run.pairs)} pairs, "
-            f"{metrics['cloud_calls']} cloud calls of {plan.max_cloud_calls} allowed",
+            f"{result.run.metrics.cloud_calls} cloud calls of {plan.max_cloud_calls} allowed",
             markup=False,
         )

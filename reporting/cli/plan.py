@@ -30,9 +30,9 @@ def plan(
         the_outline, the_plan, grounding = plan_outline(
             outline, settings, allow_outside=allow_outside
         )
-        projected = project_plan(the_outline, the_plan, settings, grounding)
+        estimate = project_plan(the_outline, the_plan, settings, grounding)
         if as_json:
-            out.print_json(data=projected)
+            out.print_json(data=estimate.to_json())
             return
         table = Table(title=f"Plan for {outline}", show_lines=False)
         for column in (
@@ -53,25 +53,26 @@ def plan(
                 no_wrap=column == "title",
                 max_width=28 if column == "title" else None,
             )
-        for call in projected["calls"]:
+        for call in estimate.calls:
+            step = call.step
             table.add_row(
-                call["section"] or "-",
-                call["title"] or "(abstract)",
-                call["phase"],
-                call["role"],
-                call["provider"],
-                call["model"],
-                call["reason"],
-                call["rule"],
-                f"{call['projected_input_tokens']}/{call['projected_output_tokens']}",
-                f"${call['projected_cost_usd']:.4f}",
+                step.section_id or "-",
+                call.title or "(abstract)",
+                step.phase.name,
+                step.role.value,
+                step.provider.name,
+                step.provider.model,
+                step.reason.value,
+                step.rule,
+                f"{call.input_tokens}/{call.output_tokens}",
+                f"${call.cost_usd:.4f}",
             )
         out.print(table)
-        total = projected["projected"]
+        total = estimate.projected
         out.print(
-            f"cloud calls: {projected['cloud_calls']} planned of {projected['max_cloud_calls']} "
-            f"allowed (MAX_CLOUD_CALLS); projected tokens {total['input_tokens']} in, "
-            f"{total['output_tokens']} out; cost ${total['cost_usd']:.4f} vs "
-            f"${total['baseline_usd']:.4f} all-cloud (saving ${total['saving_usd']:.4f})",
+            f"cloud calls: {estimate.cloud_calls} planned of {estimate.max_cloud_calls} "
+            f"allowed (MAX_CLOUD_CALLS); projected tokens {total.input_tokens} in, "
+            f"{total.output_tokens} out; cost ${total.cost_usd:.4f} vs "
+            f"${total.baseline_usd:.4f} all-cloud (saving ${total.saving_usd:.4f})",
             markup=False,
         )
