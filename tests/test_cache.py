@@ -26,7 +26,9 @@ runner = CliRunner()
 
 
 def _build(outline: Path, out: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out), *extra])
+    result = runner.invoke(
+        app, ["build", str(outline), "--out", str(out), *extra], catch_exceptions=False
+    )
     return result.exit_code, result.output
 
 
@@ -212,11 +214,19 @@ def test_cache_stats_and_clear_older_than(tmp_path: Path) -> None:
     assert cache.get("old") is None
     assert cache.get("new") is not None
     result = runner.invoke(
-        app, ["cache", "stats", "--json"], env={"REPORT_CACHE_DIR": str(tmp_path)}
+        app,
+        ["cache", "stats", "--json"],
+        env={"REPORT_CACHE_DIR": str(tmp_path)},
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["entries"] == 1
-    result = runner.invoke(app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)})
+    assert json.loads(result.stdout)["by_model"] == [
+        {"provider": "local", "model": "llama3:8b", "entries": 1, "output_tokens": 3}
+    ]
+    result = runner.invoke(
+        app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)}, catch_exceptions=False
+    )
     assert "removed 1 cached results" in result.stdout
 
 
@@ -225,7 +235,9 @@ def test_a_model_echoing_the_key_leaves_no_key_in_the_cache(
 ) -> None:
     openai_server.reply = lambda body: f"The key is {PLANTED_KEY}. Noted for the report."
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     stored = b"".join(p.read_bytes() for p in (out / ".report_cache").iterdir() if p.is_file())
     assert b"Noted for the report" in stored

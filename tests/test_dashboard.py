@@ -340,6 +340,47 @@ def test_cost_phase_share_and_runs(stats: StatsSummary) -> None:
     assert runs[0].manifest.endswith("alpha.run.json")
 
 
+def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
+    """`to_json()` (what `report stats --json` prints) is plain JSON with the documented keys."""
+    data = stats.to_json()
+    assert list(data) == [
+        "reports",
+        "calls",
+        "requests",
+        "cloud_calls",
+        "cache_hits",
+        "cloud_calls_per_report",
+        "local_share",
+        "fallbacks",
+        "providers",
+        "latency",
+        "phase_share",
+        "unpriced_models",
+        "cost",
+        "baseline",
+        "saving",
+        "saving_share",
+        "runs",
+    ]
+    assert json.loads(json.dumps(data)) == data
+    assert data["cloud_calls_per_report"] == {"mean": 2.5, "max": 4, "limit": 15, "over_limit": 1}
+    assert data["providers"]["openai"] == {"requests": 10, "failures": 2, "error_rate": 0.2}
+    assert data["phase_share"][0] == {"phase": "DRAFT", "primary": 6, "secondary": 1, "cached": 1}
+    assert list(data["runs"][0]) == [
+        "outline",
+        "title",
+        "started_at",
+        "calls",
+        "cloud_calls",
+        "max_cloud_calls",
+        "fallbacks",
+        "cost",
+        "baseline",
+        "saving",
+        "manifest",
+    ]
+
+
 def test_dashboard_shows_the_figures(stats: StatsSummary) -> None:
     """Period, KPI tiles, chart labels, error rates, latency and runs, formatted."""
     page = render_dashboard(stats, generated_at=GENERATED_AT)

@@ -86,7 +86,7 @@ class Outcome:
 def _build(outline: Path, tmp_path: Path) -> Outcome:
     out = tmp_path / "out"
     started = time.monotonic()
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)], catch_exceptions=False)
     seconds = time.monotonic() - started
     return Outcome(result.exit_code, result.stdout, result.stderr, out, seconds)
 

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 def _build(outline: Path, out: Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

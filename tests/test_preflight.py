@@ -95,7 +95,7 @@ def test_doctor_exit_0_when_secondary_is_ready(
     monkeypatch: pytest.MonkeyPatch, ollama_server: OllamaServer
 ) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "OPENAI_API_KEY is not set" in result.stdout
     assert "every primary step goes to the secondary" in result.stdout
@@ -105,7 +105,7 @@ def test_doctor_exit_2_when_secondary_is_down(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OLLAMA_HOST", refused_url())
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", refused_url("/v1"))
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 2
     assert "a build cannot run" in result.stdout
     assert PLANTED_KEY not in result.output
@@ -115,6 +115,6 @@ def test_doctor_both_ready(monkeypatch: pytest.MonkeyPatch, openai_server: OpenA
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
     monkeypatch.setenv("SECONDARY_PROVIDER", "embedded")
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "a build can run on both providers" in result.stdout

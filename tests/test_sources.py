@@ -212,7 +212,7 @@ def test_cli_shows_only_our_error_for_a_broken_pdf(
     (tmp_path / "junk.pdf").write_bytes(b"junk")  # pypdf: "invalid pdf header", "EOF marker …"
     outline = tmp_path / "review.yaml"
     outline.write_text("title: T\nsections:\n  - title: A\n    sources: [junk.pdf]\n")
-    result = CliRunner().invoke(app, ["plan", str(outline)])
+    result = CliRunner().invoke(app, ["plan", str(outline)], catch_exceptions=False)
     assert result.exit_code == 2
     assert "junk.pdf: not a readable PDF (" in result.stderr
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
