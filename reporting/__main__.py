@@ -1,5 +1,5 @@
 """`python -m reporting` runs the CLI."""
 
-from reporting.cli.app import main
+from reporting.cli import main
 
 main()

@@ -35,6 +35,18 @@ from reporting.sources.grounding import Grounding, ground_outline
 
 
 @dataclass(frozen=True)
+class BuildSummary:
+    """What a build took, in the figures `report build` and `report batch` print."""
+
+    steps: int
+    cache_hits: int
+    cloud_calls: int
+    max_cloud_calls: int
+    fallbacks: int
+    duration_s: float  # rounded to the millisecond, as in the manifest
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """The files a build wrote and the record of how."""
 
@@ -43,6 +55,19 @@ class BuildResult:
     manifest: Path
     report: CompiledReport
     record: dict[str, Any]
+
+    @property
+    def summary(self) -> BuildSummary:
+        """The build's figures, read from the compiled report rather than the manifest."""
+        report = self.report
+        return BuildSummary(
+            steps=len(report.results),
+            cache_hits=report.metrics.cache_hits,
+            cloud_calls=report.metrics.cloud_calls,
+            max_cloud_calls=report.plan.max_cloud_calls,
+            fallbacks=sum(report.metrics.fallbacks.values()),
+            duration_s=round((report.finished_at - report.started_at).total_seconds(), 3),
+        )
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,13 @@ COMPARE_SUFFIX = ".compare.json"
 
 @dataclass(frozen=True)
 class CompareResult:
-    """The files a comparison wrote and its record."""
+    """The files a comparison wrote, the run behind them and its record."""
 
     markdown: Path
     json: Path
     run: CompareRun
     record: dict[str, Any]
+    routing_file: str  # the ROUTING_FILE text that adopts the recommendations, "" when none
 
 
 def compare_record(
@@ -170,4 +171,4 @@ def run_compare(
             redact(json.dumps(record, indent=2, ensure_ascii=False) + "\n", settings.secrets),
             encoding="utf-8",
         )
-    return CompareResult(out_dir / names["markdown"], out_dir / names["json"], run, record)
+    return CompareResult(out_dir / names["markdown"], out_dir / names["json"], run, record, routing)

@@ -107,7 +107,7 @@ def build_examples(work: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     import pydantic.v1  # noqa: F401
     from typer.testing import CliRunner
 
-    from reporting.cli.app import app
+    from reporting.cli import app
 
     shutil.copytree(EXAMPLES, work / "outlines")
     built: dict[str, tuple[str, dict[str, Any]]] = {}

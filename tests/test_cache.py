@@ -16,7 +16,7 @@ from freezegun import freeze_time
 from loopback import Fault, OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.cache import CACHE_FILE, CachedResult, PhaseCache
 from reporting.compiler.prompts import section_messages
 from reporting.outline.loader import load_outline
@@ -26,7 +26,9 @@ runner = CliRunner()
 
 
 def _build(outline: Path, out: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out), *extra])
+    result = runner.invoke(
+        app, ["build", str(outline), "--out", str(out), *extra], catch_exceptions=False
+    )
     return result.exit_code, result.output
 
 
@@ -91,7 +93,7 @@ def test_a_failed_build_resumes_without_repeating_a_completed_call(
     out = tmp_path / "out"
     code, _ = _build(outline_file, out)
     assert code == 1
-    completed = PhaseCache(out / ".report_cache").stats()["entries"]
+    completed = PhaseCache(out / ".report_cache").stats().entries
     failed = ollama_server.count - 6
     assert completed == openai_server.count + 6  # every successful call was kept
     ollama_server.faults = None
@@ -155,7 +157,7 @@ def test_concurrent_builds_share_one_cache(hybrid_env: pytest.MonkeyPatch, tmp_p
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     stats = PhaseCache(cache).stats()
-    assert stats["entries"] == 2 * (9 * 3 + 1)
+    assert stats.entries == 2 * (9 * 3 + 1)
     with sqlite3.connect(cache / CACHE_FILE) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -170,7 +172,7 @@ def test_a_corrupted_cache_is_rebuilt(
     code, output = _build(outline_file, tmp_path / "out")
     assert code == 0, output
     assert list(folder.glob(f"{CACHE_FILE}.broken-*"))
-    assert PhaseCache(folder).stats()["entries"] == 28
+    assert PhaseCache(folder).stats().entries == 28
 
 
 @pytest.mark.usefixtures("hybrid_env")
@@ -205,18 +207,26 @@ def test_cache_stats_and_clear_older_than(tmp_path: Path) -> None:
     cache.put("old", CachedResult("a", 1, 2, "openai", "gpt-4o", old))
     cache.put("new", CachedResult("b", 1, 3, "local", "llama3:8b", old + 40 * 86_400))
     stats = cache.stats()
-    assert stats["entries"] == 2
-    assert {row["provider"] for row in stats["by_model"]} == {"openai", "local"}
+    assert stats.entries == 2
+    assert {row.provider for row in stats.by_model} == {"openai", "local"}
     with freeze_time("2026-03-01"):
         assert cache.clear(older_than_days=30) == 1
     assert cache.get("old") is None
     assert cache.get("new") is not None
     result = runner.invoke(
-        app, ["cache", "stats", "--json"], env={"REPORT_CACHE_DIR": str(tmp_path)}
+        app,
+        ["cache", "stats", "--json"],
+        env={"REPORT_CACHE_DIR": str(tmp_path)},
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["entries"] == 1
-    result = runner.invoke(app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)})
+    assert json.loads(result.stdout)["by_model"] == [
+        {"provider": "local", "model": "llama3:8b", "entries": 1, "output_tokens": 3}
+    ]
+    result = runner.invoke(
+        app, ["cache", "clear"], env={"REPORT_CACHE_DIR": str(tmp_path)}, catch_exceptions=False
+    )
     assert "removed 1 cached results" in result.stdout
 
 
@@ -225,7 +235,9 @@ def test_a_model_echoing_the_key_leaves_no_key_in_the_cache(
 ) -> None:
     openai_server.reply = lambda body: f"The key is {PLANTED_KEY}. Noted for the report."
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     stored = b"".join(p.read_bytes() for p in (out / ".report_cache").iterdir() if p.is_file())
     assert b"Noted for the report" in stored

@@ -12,7 +12,7 @@ from loopback import OpenAIServer
 from typer.testing import CliRunner
 
 from reporting import __version__
-from reporting.cli.app import app
+from reporting.cli import app
 
 runner = CliRunner()
 
@@ -30,6 +30,7 @@ def test_plan_prints_every_step_and_sends_nothing(outline_file: Path) -> None:
         app,
         ["plan", str(outline_file)],
         env={"VRA_HYBRID_MODE": "true", "SECONDARY_PROVIDER": "embedded"},
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert "cloud calls: 0 planned of 15 allowed" in result.stdout
@@ -46,7 +47,9 @@ def test_build_offline_with_the_embedded_model(
     monkeypatch.setenv("SECONDARY_MODEL", "smollm2-135m-instruct")
     outline = tmp_path / "tiny.yaml"
     outline.write_text(TINY, encoding="utf-8")
-    result = runner.invoke(app, ["build", str(outline), "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["build", str(outline), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "tiny.run.json").read_text(encoding="utf-8"))
     assert {call["provider"] for call in manifest["calls"]} == {"embedded"}
@@ -59,7 +62,7 @@ def test_build_offline_with_the_embedded_model(
 
 
 def test_version() -> None:
-    result = runner.invoke(app, ["--version"])
+    result = runner.invoke(app, ["--version"], catch_exceptions=False)
     assert result.stdout.strip() == f"reporting {__version__}"
 
 
@@ -79,7 +82,9 @@ def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
 
 
 def test_bad_setting_is_exit_2(outline_file: Path) -> None:
-    result = runner.invoke(app, ["plan", str(outline_file)], env={"MAX_CLOUD_CALLS": "many"})
+    result = runner.invoke(
+        app, ["plan", str(outline_file)], env={"MAX_CLOUD_CALLS": "many"}, catch_exceptions=False
+    )
     assert result.exit_code == 2
     assert "MAX_CLOUD_CALLS: input should be a valid integer" in result.stderr.lower() or (
         "MAX_CLOUD_CALLS" in result.stderr
@@ -87,7 +92,7 @@ def test_bad_setting_is_exit_2(outline_file: Path) -> None:
 
 
 def test_missing_outline_file_is_exit_2(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["build", str(tmp_path / "nope.yaml")])
+    result = runner.invoke(app, ["build", str(tmp_path / "nope.yaml")], catch_exceptions=False)
     assert result.exit_code == 2
     assert "nope.yaml: file not found" in result.stderr
 
@@ -103,7 +108,9 @@ def test_setting_a_key_brings_the_primary_back(
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
     outline = tmp_path / "tiny.yaml"
     outline.write_text(TINY, encoding="utf-8")
-    result = runner.invoke(app, ["build", str(outline), "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["build", str(outline), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / "tiny.run.json").read_text(encoding="utf-8"))
     by_role = {(c["phase"], c["provider"]) for c in manifest["calls"]}

@@ -10,7 +10,7 @@ import pytest
 from loopback import Fault, OllamaServer, OpenAIServer, always, last_user_text
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 
 runner = CliRunner()
 
@@ -53,7 +53,9 @@ def servers(
 
 
 def _compare(outline: Path, out: Path, *extra: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["compare", str(outline), "--out", str(out), *extra])
+    result = runner.invoke(
+        app, ["compare", str(outline), "--out", str(out), *extra], catch_exceptions=False
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -195,9 +197,10 @@ def test_adopting_the_recommendation_through_routing_file_changes_the_plan(
     assert code == 0, stderr
     routing = tmp_path / "routing.yaml"
     routing.write_text(_record(tmp_path / "out")["routing_file"], encoding="utf-8")
-    before = json.loads(runner.invoke(app, ["plan", str(outline_file), "--json"]).stdout)
+    planned = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
+    before = json.loads(planned.stdout)
     hybrid_env.setenv("ROUTING_FILE", str(routing))
-    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     after = {(c["section"], c["phase"]): c for c in json.loads(result.stdout)["calls"]}
     for section in ("2.2", "5"):
@@ -236,7 +239,7 @@ def test_stats_pool_comparisons_across_runs(
         )
         assert code == 0, stderr
     (out / "a" / "broken.compare.json").write_text("{not json", encoding="utf-8")
-    result = runner.invoke(app, ["stats", str(out), "--json"])
+    result = runner.invoke(app, ["stats", str(out), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     pooled = json.loads(result.stdout)["compare"]
     assert (pooled["runs"], pooled["pairs"]) == (2, 4)
@@ -252,7 +255,7 @@ def test_stats_pool_comparisons_across_runs(
     assert pooled["routing_file"] == "REFINE:\n  analysis: secondary\n"
     assert "broken.compare.json: unreadable comparison" in result.stderr
 
-    text = runner.invoke(app, ["stats", str(out)])
+    text = runner.invoke(app, ["stats", str(out)], catch_exceptions=False)
     assert "Routing recommendations from 2 comparisons, 4 pairs" in text.stdout
     assert "REFINE:\n  analysis: secondary" in text.stdout
 
@@ -385,7 +388,7 @@ def test_with_hybrid_mode_off_the_adoption_note_says_to_turn_it_on(
 
 def test_stats_skip_a_comparison_with_nan(tmp_path: Path) -> None:
     (tmp_path / "x.compare.json").write_text('{"pairs": [{"cost_usd": NaN}]}', encoding="utf-8")
-    result = runner.invoke(app, ["stats", str(tmp_path), "--json"])
+    result = runner.invoke(app, ["stats", str(tmp_path), "--json"], catch_exceptions=False)
     assert result.exit_code == 0
     assert json.loads(result.stdout)["compare"]["pairs"] == 0
     assert "x.compare.json: not a comparison (NaN is not a number JSON allows)" in result.stderr

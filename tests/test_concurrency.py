@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 import reporting.batch
 from reporting.build import build_report
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.models import ChatModels
 from reporting.settings import Settings, load_settings
 
@@ -93,7 +93,9 @@ def test_provider_limits_are_never_exceeded_in_a_batch(
     openai_server.latency = ollama_server.latency = 0.05
     _write_outlines(tmp_path / "outlines", 3)
     result = runner.invoke(
-        app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "out"), "--jobs", "3"]
+        app,
+        ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "out"), "--jobs", "3"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert openai_server.max_concurrent == 3  # reached, never exceeded, across the reports
@@ -113,7 +115,9 @@ def test_guardrail_is_exact_under_concurrency_with_a_failing_primary(
     hybrid_env.setenv("MAX_RETRIES", "4")
     openai_server.latency = 0.02
     openai_server.faults = always(Fault.http(502))
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert openai_server.count <= 6
     manifest = read_manifest(tmp_path / "out")
@@ -124,7 +128,9 @@ def test_batch_isolates_an_invalid_outline(hybrid_env: pytest.MonkeyPatch, tmp_p
     folder = tmp_path / "outlines"
     _write_outlines(folder, 2)
     (folder / "broken.yaml").write_text("title: Broken\nsections:\n  - brief: no title\n")
-    result = runner.invoke(app, ["batch", str(folder), "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["batch", str(folder), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert result.exit_code == 2
     assert "broken.yaml: sections[0].title: field required" in result.stderr
     assert "2 written, 0 failed, 1 invalid" in result.stdout
@@ -147,7 +153,11 @@ def test_batch_isolates_a_failing_report(
 
     openai_server.faults = ollama_server.faults = doomed
     _write_outlines(tmp_path / "outlines", 2)
-    result = runner.invoke(app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     assert "1 written, 1 failed, 0 invalid" in result.stdout
     assert [p.name for p in (tmp_path / "o").glob("*.md")] == ["report0.md"]
@@ -163,7 +173,11 @@ def test_batch_isolates_an_internal_error(hybrid_env: pytest.MonkeyPatch, tmp_pa
 
     hybrid_env.setattr(reporting.batch, "abuild_report", buggy)
     _write_outlines(tmp_path / "outlines", 2)
-    result = runner.invoke(app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 1
     assert "1 written, 1 failed, 0 invalid" in result.stdout
     assert "internal error: ValueError: a bug met in report 1" in result.stderr
@@ -174,7 +188,11 @@ def test_batch_output_off_a_terminal_is_plain(
     hybrid_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _write_outlines(tmp_path / "outlines", 1)
-    result = runner.invoke(app, ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        ["batch", str(tmp_path / "outlines"), "--out", str(tmp_path / "o")],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "\x1b[" not in result.output
 

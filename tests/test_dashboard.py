@@ -14,8 +14,19 @@ from typing import Any
 
 import pytest
 
+from reporting.compare.recommend import Recommendation
 from reporting.observe.dashboard import money, nice_step, render_dashboard, x_tick_indices
-from reporting.observe.stats import aggregate, load_manifests
+from reporting.observe.stats import (
+    CloudCallsPerReport,
+    Latency,
+    LocalShare,
+    PhaseShare,
+    PooledComparisons,
+    ProviderErrors,
+    StatsSummary,
+    aggregate,
+    load_manifests,
+)
 
 GENERATED_AT = dt.datetime(2026, 3, 13, 9, 0, tzinfo=dt.UTC)
 EVIL_TITLE = "Beta <script>alert(1)</script> & co"
@@ -241,7 +252,7 @@ def runs_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def stats(runs_dir: Path) -> dict[str, Any]:
+def stats(runs_dir: Path) -> StatsSummary:
     """`aggregate` over the hand-made manifests, read back from disk."""
     manifests, skipped = load_manifests([runs_dir])
     assert len(manifests) == 4
@@ -249,34 +260,35 @@ def stats(runs_dir: Path) -> dict[str, Any]:
     return aggregate(manifests)
 
 
-def test_totals_and_local_share(stats: dict[str, Any]) -> None:
+def test_totals_and_local_share(stats: StatsSummary) -> None:
     """Calls, cache hits, requests, and the local share of generated calls and output tokens."""
-    assert stats["reports"] == 4
-    assert stats["calls"] == 15
-    assert stats["cache_hits"] == 2
-    assert stats["requests"] == 15  # openai 10 (one retry, one failed before a fallback), ollama 5
-    assert stats["cloud_calls"] == 10
+    assert stats.reports == 4
+    assert stats.calls == 15
+    assert stats.cache_hits == 2
+    assert stats.requests == 15  # openai 10 (one retry, one failed before a fallback), ollama 5
+    assert stats.cloud_calls == 10
     # 13 generated calls, 5 of them local; 1420 generated output tokens, 660 of them local.
-    assert stats["local_share"] == {
-        "calls": round(5 / 13, 4),
-        "output_tokens": round(660 / 1420, 4),
-    }
-    assert stats["local_share"] == {"calls": 0.3846, "output_tokens": 0.4648}
+    assert stats.local_share == LocalShare(
+        calls=round(5 / 13, 4), output_tokens=round(660 / 1420, 4)
+    )
+    assert stats.local_share == LocalShare(calls=0.3846, output_tokens=0.4648)
 
 
-def test_providers_fallbacks_and_limits(stats: dict[str, Any]) -> None:
+def test_providers_fallbacks_and_limits(stats: StatsSummary) -> None:
     """Error rate per provider, fallbacks by reason, cloud calls per report against the limit."""
-    assert stats["providers"] == {
-        "ollama": {"requests": 5, "failures": 0, "error_rate": 0.0},
-        "openai": {"requests": 10, "failures": 2, "error_rate": 0.2},
+    assert stats.providers == {
+        "ollama": ProviderErrors(requests=5, failures=0, error_rate=0.0),
+        "openai": ProviderErrors(requests=10, failures=2, error_rate=0.2),
     }
-    assert stats["fallbacks"] == {"COST_LIMIT": 1, "ERROR": 1}
-    assert stats["cloud_calls_per_report"] == {"mean": 2.5, "max": 4, "limit": 15, "over_limit": 1}
+    assert stats.fallbacks == {"COST_LIMIT": 1, "ERROR": 1}
+    assert stats.cloud_calls_per_report == CloudCallsPerReport(
+        mean=2.5, max=4, limit=15, over_limit=1
+    )
 
 
-def test_latency_percentiles(stats: dict[str, Any]) -> None:
+def test_latency_percentiles(stats: StatsSummary) -> None:
     """p50/p95 per provider and phase over generated calls only (cache hits left out)."""
-    latency = {(r["provider"], r["phase"]): r for r in stats["latency"]}
+    latency = {(r.provider, r.phase): r for r in stats.latency}
     assert list(latency) == sorted(latency)
     assert set(latency) == {
         ("ollama", "ABSTRACT"),
@@ -289,54 +301,87 @@ def test_latency_percentiles(stats: dict[str, Any]) -> None:
     }
     # openai DRAFT: 1, 1, 2, 3, 5, 10 (beta's cached DRAFT is not a sample). Nearest rank:
     # p50 is the 3rd value (ceil(0.5 * 6)), p95 the 6th (ceil(0.95 * 6)).
-    assert latency[("openai", "DRAFT")] == {
-        "provider": "openai",
-        "phase": "DRAFT",
-        "calls": 6,
-        "p50_s": 2.0,
-        "p95_s": 10.0,
-    }
+    assert latency[("openai", "DRAFT")] == Latency(
+        provider="openai", phase="DRAFT", calls=6, p50_s=2.0, p95_s=10.0
+    )
     # ollama EXPAND: 4, 6 (gamma's cached EXPAND is not a sample).
-    assert latency[("ollama", "EXPAND")]["calls"] == 2
-    assert latency[("ollama", "EXPAND")]["p50_s"] == 4.0  # nearest rank: the 1st of 2
-    assert latency[("ollama", "EXPAND")]["p95_s"] == 6.0
+    assert latency[("ollama", "EXPAND")].calls == 2
+    assert latency[("ollama", "EXPAND")].p50_s == 4.0  # nearest rank: the 1st of 2
+    assert latency[("ollama", "EXPAND")].p95_s == 6.0
     # One sample: both percentiles are that sample.
-    assert latency[("ollama", "REFINE")] == {
-        "provider": "ollama",
-        "phase": "REFINE",
-        "calls": 1,
-        "p50_s": 8.0,
-        "p95_s": 8.0,
-    }
+    assert latency[("ollama", "REFINE")] == Latency(
+        provider="ollama", phase="REFINE", calls=1, p50_s=8.0, p95_s=8.0
+    )
 
 
-def test_cost_phase_share_and_runs(stats: dict[str, Any]) -> None:
+def test_cost_phase_share_and_runs(stats: StatsSummary) -> None:
     """Cost against the all-cloud baseline, calls per phase and role, runs in start order."""
-    assert stats["cost"] == pytest.approx(0.90)
-    assert stats["baseline"] == pytest.approx(1.50)
-    assert stats["saving"] == pytest.approx(0.60)
-    assert stats["saving_share"] == 0.4
-    assert stats["phase_share"] == [
-        {"phase": "DRAFT", "primary": 6, "secondary": 1, "cached": 1},
-        {"phase": "EXPAND", "primary": 0, "secondary": 2, "cached": 1},
-        {"phase": "REFINE", "primary": 1, "secondary": 1, "cached": 0},
-        {"phase": "ABSTRACT", "primary": 1, "secondary": 1, "cached": 0},
+    assert stats.cost == pytest.approx(0.90)
+    assert stats.baseline == pytest.approx(1.50)
+    assert stats.saving == pytest.approx(0.60)
+    assert stats.saving_share == 0.4
+    assert stats.phase_share == [
+        PhaseShare(phase="DRAFT", primary=6, secondary=1, cached=1),
+        PhaseShare(phase="EXPAND", primary=0, secondary=2, cached=1),
+        PhaseShare(phase="REFINE", primary=1, secondary=1, cached=0),
+        PhaseShare(phase="ABSTRACT", primary=1, secondary=1, cached=0),
     ]
-    runs = stats["runs"]
-    assert [r["title"] for r in runs] == [
+    runs = stats.runs
+    assert [r.title for r in runs] == [
         "Alpha review",
         EVIL_TITLE,
         "Gamma report",
         "Delta report",
     ]
-    assert [r["calls"] for r in runs] == [4, 3, 4, 4]
-    assert [r["fallbacks"] for r in runs] == [1, 1, 0, 0]
-    assert [r["saving"] for r in runs] == pytest.approx([0.2, 0.25, 0.15, 0.0])
-    assert runs[0]["outline"] == "outlines/alpha.yaml"
-    assert runs[0]["manifest"].endswith("alpha.run.json")
+    assert [r.calls for r in runs] == [4, 3, 4, 4]
+    assert [r.fallbacks for r in runs] == [1, 1, 0, 0]
+    assert [r.saving for r in runs] == pytest.approx([0.2, 0.25, 0.15, 0.0])
+    assert runs[0].outline == "outlines/alpha.yaml"
+    assert runs[0].manifest.endswith("alpha.run.json")
 
 
-def test_dashboard_shows_the_figures(stats: dict[str, Any]) -> None:
+def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
+    """`to_json()` (what `report stats --json` prints) is plain JSON with the documented keys."""
+    data = stats.to_json()
+    assert list(data) == [
+        "reports",
+        "calls",
+        "requests",
+        "cloud_calls",
+        "cache_hits",
+        "cloud_calls_per_report",
+        "local_share",
+        "fallbacks",
+        "providers",
+        "latency",
+        "phase_share",
+        "unpriced_models",
+        "cost",
+        "baseline",
+        "saving",
+        "saving_share",
+        "runs",
+    ]
+    assert json.loads(json.dumps(data)) == data
+    assert data["cloud_calls_per_report"] == {"mean": 2.5, "max": 4, "limit": 15, "over_limit": 1}
+    assert data["providers"]["openai"] == {"requests": 10, "failures": 2, "error_rate": 0.2}
+    assert data["phase_share"][0] == {"phase": "DRAFT", "primary": 6, "secondary": 1, "cached": 1}
+    assert list(data["runs"][0]) == [
+        "outline",
+        "title",
+        "started_at",
+        "calls",
+        "cloud_calls",
+        "max_cloud_calls",
+        "fallbacks",
+        "cost",
+        "baseline",
+        "saving",
+        "manifest",
+    ]
+
+
+def test_dashboard_shows_the_figures(stats: StatsSummary) -> None:
     """Period, KPI tiles, chart labels, error rates, latency and runs, formatted."""
     page = render_dashboard(stats, generated_at=GENERATED_AT)
     text = re.sub(r"\s+", " ", page)
@@ -376,25 +421,25 @@ def test_dashboard_shows_the_figures(stats: dict[str, Any]) -> None:
     assert table.index("Delta report") < table.index("Gamma report") < table.index("Alpha review")
 
 
-def test_dashboard_shows_pooled_routing_recommendations(stats: dict[str, Any]) -> None:
+def test_dashboard_shows_pooled_routing_recommendations(stats: StatsSummary) -> None:
     """Recommendations pooled from `report compare`, with the file that adopts them."""
     assert 'id="compare"' not in render_dashboard(stats, generated_at=GENERATED_AT)
-    move = {
-        "phase": "REFINE",
-        "section_type": "results",
-        "current_role": "primary",
-        "action": "move to secondary",
-        "pairs": 3,
-        "evidence": "judge: secondary 2, primary 0, ties 1 <b>",
-        "saving_usd_per_report": 0.012,
-    }
-    pooled = {
-        "runs": 2,
-        "pairs": 3,
-        "recommendations": [move],
-        "routing_file": "REFINE:\n  results: secondary\n",
-    }
-    page = render_dashboard({**stats, "compare": pooled}, generated_at=GENERATED_AT)
+    move = Recommendation(
+        phase="REFINE",
+        section_type="results",
+        current_role="primary",
+        action="move to secondary",
+        pairs=3,
+        evidence="judge: secondary 2, primary 0, ties 1 <b>",
+        saving_usd_per_report=0.012,
+        primary_wins=0,
+        secondary_wins=2,
+        ties=1,
+    )
+    pooled = PooledComparisons(
+        runs=2, pairs=3, recommendations=[move], routing_file="REFINE:\n  results: secondary\n"
+    )
+    page = render_dashboard(stats, generated_at=GENERATED_AT, compare=pooled)
     card = re.sub(r"\s+", " ", page.split('id="compare"')[1].split("</section>")[0])
     assert "pooled from 2 comparisons, 3 pairs" in card
     assert "<b>move to secondary</b>" in card and "$0.012" in card
@@ -402,7 +447,7 @@ def test_dashboard_shows_pooled_routing_recommendations(stats: dict[str, Any]) -
     assert "<pre>REFINE: results: secondary </pre>" in card
 
 
-def test_dashboard_is_self_contained(stats: dict[str, Any]) -> None:
+def test_dashboard_is_self_contained(stats: StatsSummary) -> None:
     """No external URL, no script, no linked or imported resource: the page opens offline."""
     page = render_dashboard(stats, generated_at=GENERATED_AT).lower()
     for forbidden in ["http://", "https://", "src=", "<link", "<script", "@import", "url("]:
@@ -411,7 +456,7 @@ def test_dashboard_is_self_contained(stats: dict[str, Any]) -> None:
     assert "<style>" in page
 
 
-def test_dashboard_escapes_user_data(stats: dict[str, Any]) -> None:
+def test_dashboard_escapes_user_data(stats: StatsSummary) -> None:
     """Titles and outline paths are text, never markup."""
     page = render_dashboard(stats, generated_at=GENERATED_AT)
     assert "<script>" not in page
@@ -502,7 +547,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_dashboard_in_headless_chromium(stats: dict[str, Any], tmp_path: Path) -> None:
+def test_dashboard_in_headless_chromium(stats: StatsSummary, tmp_path: Path) -> None:
     """The page loads in a real browser with its charts and no console error, and draws.
 
     Never skipped: without /usr/bin/chromium (Debian package `chromium`) this test fails.

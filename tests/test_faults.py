@@ -25,7 +25,7 @@ from loopback import (
 )
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.compiler.cache import PhaseCache
 
 runner = CliRunner()
@@ -77,7 +77,7 @@ class Outcome:
         """Entries of the phase cache the build used."""
         cache = PhaseCache(self.out / ".report_cache")
         try:
-            entries: int = cache.stats()["entries"]
+            entries = cache.stats().entries
         finally:
             cache.close()
         return entries
@@ -86,7 +86,7 @@ class Outcome:
 def _build(outline: Path, tmp_path: Path) -> Outcome:
     out = tmp_path / "out"
     started = time.monotonic()
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)], catch_exceptions=False)
     seconds = time.monotonic() - started
     return Outcome(result.exit_code, result.stdout, result.stderr, out, seconds)
 

@@ -13,7 +13,7 @@ from docx import Document
 from loopback import OllamaServer, OpenAIServer, last_user_text, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.sources.search import SourceIndex
 
 runner = CliRunner()
@@ -81,7 +81,9 @@ def citing(
 
 
 def _build(outline: Path, out: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out), *extra])
+    result = runner.invoke(
+        app, ["build", str(outline), "--out", str(out), *extra], catch_exceptions=False
+    )
     return result.exit_code, result.stderr
 
 
@@ -215,7 +217,7 @@ def test_every_source_problem_is_listed_with_its_place(tmp_path: Path) -> None:
         "  - title: A\n    sources: [bad.txt, 'notes/*.md']\n"
         "  - title: B\n    sources: [deck.pptx]\n"
     )
-    result = runner.invoke(app, ["plan", str(outline)])
+    result = runner.invoke(app, ["plan", str(outline)], catch_exceptions=False)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert lines[0] == "error: the outline has 4 problems; nothing was generated"
@@ -233,14 +235,14 @@ def test_every_source_problem_is_listed_with_its_place(tmp_path: Path) -> None:
 def test_an_empty_source_entry_is_an_outline_error(tmp_path: Path) -> None:
     outline = tmp_path / "review.yaml"
     outline.write_text("title: T\nsections:\n  - title: A\n    sources: ['']\n")
-    result = runner.invoke(app, ["plan", str(outline)])
+    result = runner.invoke(app, ["plan", str(outline)], catch_exceptions=False)
     assert result.exit_code == 2
     assert f"{outline}: sections[0].sources[0]: string should have at least 1" in result.stderr
 
 
 def test_plan_shows_the_adaptive_scores(grounded: Path, hybrid_env: pytest.MonkeyPatch) -> None:
     hybrid_env.setenv("ROUTING_POLICY", "adaptive")
-    result = runner.invoke(app, ["plan", str(grounded), "--json"])
+    result = runner.invoke(app, ["plan", str(grounded), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     calls = {(c["section"], c["phase"]): c for c in json.loads(result.stdout)["calls"]}
     impact = calls[("2", "DRAFT")]
@@ -298,12 +300,16 @@ def test_sentences_restating_a_source_are_cited_for_a_model_that_does_not(
 def test_batch_builds_grounded_outlines(
     grounded: Path, tmp_path: Path, citing: tuple[OpenAIServer, OllamaServer]
 ) -> None:
-    result = runner.invoke(app, ["batch", str(grounded), "--out", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["batch", str(grounded), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     markdown = (tmp_path / "out" / "incident.md").read_text(encoding="utf-8")
     assert "\n## References\n" in markdown
     (tmp_path / "impact.txt").unlink()
-    result = runner.invoke(app, ["batch", str(grounded), "--out", str(tmp_path / "out2")])
+    result = runner.invoke(
+        app, ["batch", str(grounded), "--out", str(tmp_path / "out2")], catch_exceptions=False
+    )
     assert result.exit_code == 2
     assert "sections[1].sources[0]" in result.stdout + result.stderr
 
@@ -328,8 +334,10 @@ def test_cache_clear_removes_source_indexes(
     assert _build(grounded, out)[0] == 0
     indexes = out / ".report_cache" / "sources"
     assert len(list(indexes.glob("bm25-*"))) == 2  # two scopes: notes/*.md, and + impact.txt
-    kept = runner.invoke(app, ["cache", "clear", "--out", str(out), "--older-than", "1"])
+    kept = runner.invoke(
+        app, ["cache", "clear", "--out", str(out), "--older-than", "1"], catch_exceptions=False
+    )
     assert "and 0 source indexes" in kept.stdout
-    result = runner.invoke(app, ["cache", "clear", "--out", str(out)])
+    result = runner.invoke(app, ["cache", "clear", "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0 and "and 2 source indexes" in result.stdout
     assert list(indexes.glob("bm25-*")) == []

@@ -10,7 +10,7 @@ from docx import Document
 from loopback import Fault, OllamaServer, OpenAIServer, always, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.outline.loader import load_outline
 from reporting.routing.plan import make_plan
 from reporting.routing.roles import Role
@@ -20,7 +20,7 @@ runner = CliRunner()
 
 
 def _build(outline: Path, out: Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

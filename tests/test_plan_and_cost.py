@@ -10,7 +10,8 @@ from conftest import read_manifest
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.build import BuildSummary, build_report
+from reporting.cli import app
 from reporting.errors import ConfigError
 from reporting.routing.pricing import Price, PriceTable
 from reporting.settings import load_settings
@@ -38,11 +39,13 @@ def test_the_build_follows_the_plan_exactly(
 ) -> None:
     for name, value in env.items():
         hybrid_env.setenv(name, value)
-    planned = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    planned = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     assert planned.exit_code == 0, planned.output
     assert openai_server.count == ollama_server.count == 0  # planning sends no model call
     plan = json.loads(planned.stdout)
-    built = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
+    built = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert built.exit_code == 0, built.output
     manifest = read_manifest(tmp_path / "out")
     keys = ("section", "phase", "role", "provider", "model", "reason", "rule")
@@ -55,7 +58,7 @@ def test_the_build_follows_the_plan_exactly(
 def test_plan_json_has_projected_tokens_and_cost(
     hybrid_env: pytest.MonkeyPatch, outline_file: Path
 ) -> None:
-    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     plan = json.loads(result.stdout)
     assert all(c["projected_input_tokens"] > 0 for c in plan["calls"])
     local = [c for c in plan["calls"] if not c["cloud"]]
@@ -65,7 +68,7 @@ def test_plan_json_has_projected_tokens_and_cost(
         sum(c["projected_cost_usd"] for c in plan["calls"]), abs=1e-4
     )
     assert totals["baseline_usd"] > totals["cost_usd"] > 0
-    human = runner.invoke(app, ["plan", str(outline_file)])
+    human = runner.invoke(app, ["plan", str(outline_file)], catch_exceptions=False)
     assert "all-cloud (saving $" in human.stdout
     assert "\x1b[" not in human.output  # plain off a terminal
 
@@ -100,7 +103,9 @@ def test_bad_prices_file_is_a_config_error(tmp_path: Path, content: str, message
 
 @pytest.mark.usefixtures("hybrid_env")
 def test_manifest_cost_baseline_and_saving_add_up(outline_file: Path, tmp_path: Path) -> None:
-    built = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
+    built = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert built.exit_code == 0, built.output
     manifest = read_manifest(tmp_path / "out")
     metrics, calls = manifest["metrics"], manifest["calls"]
@@ -122,20 +127,53 @@ def test_manifest_cost_baseline_and_saving_add_up(outline_file: Path, tmp_path: 
 
 
 @pytest.mark.usefixtures("hybrid_env")
+def test_build_summary_agrees_with_the_manifest(outline_file: Path, tmp_path: Path) -> None:
+    """`BuildResult.summary` and the closing line of `report build` match the manifest."""
+    result = build_report(outline_file, tmp_path / "lib", load_settings())
+    metrics = result.record["metrics"]
+    assert result.summary == BuildSummary(
+        steps=metrics["steps"],
+        cache_hits=metrics["cache_hits"],
+        cloud_calls=metrics["cloud_calls"],
+        max_cloud_calls=metrics["max_cloud_calls"],
+        fallbacks=sum(metrics["fallbacks"].values()),
+        duration_s=result.record["duration_s"],
+    )
+    out = tmp_path / "out"
+    for _ in range(2):  # the second build takes every step from the cache
+        built = runner.invoke(
+            app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+        )
+        assert built.exit_code == 0, built.output
+    manifest = read_manifest(out)
+    m = manifest["metrics"]
+    assert m["cache_hits"] == m["steps"] > 0
+    assert (
+        f"{m['steps']} steps ({m['cache_hits']} from cache), {m['cloud_calls']} cloud calls of "
+        f"{m['max_cloud_calls']} allowed, {sum(m['fallbacks'].values())} fallbacks, "
+        f"{manifest['duration_s']:.1f} s"
+    ) in built.stdout
+
+
+@pytest.mark.usefixtures("hybrid_env")
 def test_stats_over_runs_matches_the_servers(
     outline_file: Path, tmp_path: Path, openai_server: OpenAIServer, ollama_server: OllamaServer
 ) -> None:
     for run in range(3):
         out = tmp_path / "runs" / f"run{run}"
-        built = runner.invoke(app, ["build", str(outline_file), "--out", str(out), "--no-cache"])
+        built = runner.invoke(
+            app,
+            ["build", str(outline_file), "--out", str(out), "--no-cache"],
+            catch_exceptions=False,
+        )
         assert built.exit_code == 0, built.output
-    result = runner.invoke(app, ["stats", str(tmp_path / "runs"), "--json"])
+    result = runner.invoke(app, ["stats", str(tmp_path / "runs"), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats["reports"] == 3
     assert stats["cloud_calls"] == openai_server.count
     assert stats["requests"] == openai_server.count + ollama_server.count
     assert stats["providers"]["openai"]["requests"] == openai_server.count
-    human = runner.invoke(app, ["stats", str(tmp_path / "runs")])
+    human = runner.invoke(app, ["stats", str(tmp_path / "runs")], catch_exceptions=False)
     assert "3 reports" in human.stdout
     assert "\x1b[" not in human.output

@@ -9,7 +9,7 @@ from conftest import PLANTED_KEY
 from loopback import OllamaServer, OpenAIServer, refused_url
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.providers.ollama import ollama_base_url
 from reporting.providers.registry import provider
 from reporting.settings import load_settings
@@ -96,7 +96,7 @@ def test_doctor_exit_0_when_secondary_is_ready(
     monkeypatch: pytest.MonkeyPatch, ollama_server: OllamaServer
 ) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "OPENAI_API_KEY is not set" in result.stdout
     assert "every primary step goes to the secondary" in result.stdout
@@ -106,7 +106,7 @@ def test_doctor_exit_2_when_secondary_is_down(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OLLAMA_HOST", refused_url())
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", refused_url("/v1"))
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 2
     assert "a build cannot run" in result.stdout
     assert PLANTED_KEY not in result.output
@@ -116,6 +116,6 @@ def test_doctor_both_ready(monkeypatch: pytest.MonkeyPatch, openai_server: OpenA
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)
     monkeypatch.setenv("SECONDARY_PROVIDER", "embedded")
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "a build can run on both providers" in result.stdout

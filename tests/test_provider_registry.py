@@ -17,7 +17,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import ConfigError
 from reporting.providers.base import PREFLIGHT_TIMEOUT, ProviderCheck
 from reporting.providers.registry import known_names, provider, register, unregister

@@ -11,7 +11,7 @@ from conftest import read_manifest, report_files
 from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import ConfigError
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
@@ -280,7 +280,7 @@ def test_cli_plan_shows_the_overridden_steps(
 ) -> None:
     _routing(name="rules.yaml")
     hybrid_env.setenv("ROUTING_FILE", "rules.yaml")
-    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     calls = json.loads(result.stdout)["calls"]
     overridden = {(c["section"], c["phase"]): c for c in calls if c["reason"] == "OVERRIDE"}
@@ -304,10 +304,12 @@ def test_cli_build_follows_the_overridden_plan(
 ) -> None:
     _routing()
     hybrid_env.setenv("ROUTING_FILE", "routing.yaml")
-    planned = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    planned = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.stdout)
-    built = runner.invoke(app, ["build", str(outline_file), "--out", str(tmp_path / "out")])
+    built = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(tmp_path / "out")], catch_exceptions=False
+    )
     assert built.exit_code == 0, built.output
     manifest = read_manifest(tmp_path / "out")
     keys = ("section", "phase", "role", "provider", "reason", "rule")
@@ -332,7 +334,7 @@ def test_cli_bad_routing_file_is_exit_2(
     args = [command, str(outline_file)]
     if command == "build":
         args += ["--out", str(tmp_path / "out")]
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert re.search(
         r"error \(invalid input\): my-routing\.yaml: DRAFT\.reslts: unknown section type "
@@ -376,7 +378,7 @@ def test_cli_plan_with_an_empty_routing_file_variable(
     hybrid_env: pytest.MonkeyPatch, outline_file: Path
 ) -> None:
     hybrid_env.setenv("ROUTING_FILE", "")
-    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "Is a directory" not in result.output
     assert all(c["reason"] != "OVERRIDE" for c in json.loads(result.stdout)["calls"])

@@ -18,7 +18,7 @@ from loopback import Fault, OllamaServer, OpenAIServer, always, default_reply, r
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
-from reporting.cli.app import app
+from reporting.cli import app
 from reporting.errors import GenerationError
 from reporting.logs import redact
 from reporting.settings import load_settings
@@ -88,7 +88,9 @@ def test_successful_build_and_every_output_are_free_of_the_key(
     outline_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     assert "[Hybrid]" in result.stderr
     _assert_clean(result)
@@ -107,10 +109,11 @@ def test_successful_build_and_every_output_are_free_of_the_key(
         ["stats", str(out)],
         ["cache", "stats", "--out", str(out), "--json"],
     ):
-        read = runner.invoke(app, args)
+        read = runner.invoke(app, args, catch_exceptions=False)
         assert read.exit_code == 0, read.output
         _assert_clean(read)
-    assert json.loads(runner.invoke(app, ["stats", str(out), "--json"]).stdout)["reports"] == 1
+    summary = runner.invoke(app, ["stats", str(out), "--json"], catch_exceptions=False)
+    assert json.loads(summary.stdout)["reports"] == 1
     dashboard = (tmp_path / "dashboard.html").read_bytes()
     assert dashboard and not _leaks(dashboard)
 
@@ -129,7 +132,9 @@ def test_cache_and_its_wal_hold_no_key_during_the_build(
         return default_reply(body)
 
     openai_server.reply = reply
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     copied = {p.name: p.read_bytes() for p in snapshot.iterdir()}
     assert copied.get("cache.sqlite3-wal"), sorted(copied)  # the WAL held the stored results
@@ -153,7 +158,9 @@ def test_failing_build_with_a_server_echoing_the_key_leaks_nothing(
     ollama_server.faults = always(Fault.http(500))
     ollama_server.latency = 0.05  # the primary's 401s come first, and are logged
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 1, result.stderr
     assert openai_server.count > 0  # the echoing server was really asked
     assert "Error=HTTP 401: the provider refused the credentials" in result.stderr
@@ -174,7 +181,9 @@ def test_batch_with_a_server_echoing_the_key_leaks_nothing(
     ollama_server.faults = always(Fault.http(500))
     ollama_server.latency = 0.05
     out = tmp_path / "out"
-    result = runner.invoke(app, ["batch", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["batch", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 1, result.output
     assert "failed" in result.stdout
     _assert_clean(result)
@@ -186,7 +195,9 @@ def test_echoed_key_is_redacted_in_a_build_that_falls_back(
 ) -> None:
     openai_server.faults = always(ECHO)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     _assert_clean(result)
     _assert_no_key_in_tree(out)
@@ -200,12 +211,12 @@ def test_echoed_key_is_redacted_in_a_build_that_falls_back(
 
 @pytest.mark.usefixtures("hybrid_env")
 def test_doctor_shows_no_key(openai_server: OpenAIServer) -> None:
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "verdict: a build can run on both providers" in result.stdout
     _assert_clean(result)
     openai_server.api_key = "sk-some-other-key-0000"  # the server now refuses ours
-    refused = runner.invoke(app, ["doctor"])
+    refused = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert refused.exit_code == 0, refused.output
     assert "the API key was refused (HTTP 401)" in refused.stdout
     _assert_clean(refused)
@@ -214,10 +225,11 @@ def test_doctor_shows_no_key(openai_server: OpenAIServer) -> None:
 @pytest.mark.usefixtures("hybrid_env")
 def test_plan_json_shows_no_key(outline_file: Path) -> None:
     for args in (["plan", str(outline_file), "--json"], ["plan", str(outline_file)]):
-        result = runner.invoke(app, args)
+        result = runner.invoke(app, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
         _assert_clean(result)
-    projected = json.loads(runner.invoke(app, ["plan", str(outline_file), "--json"]).stdout)
+    planned = runner.invoke(app, ["plan", str(outline_file), "--json"], catch_exceptions=False)
+    projected = json.loads(planned.stdout)
     assert len(projected["calls"]) == 28
 
 
@@ -324,7 +336,9 @@ def test_a_build_shows_no_password_of_the_base_url(
     unreachable = refused_url("/v1").replace("http://", f"http://alice:{URL_PASSWORD}@")
     hybrid_env.setenv("OPENAI_BASE_URL", unreachable)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", str(outline_file), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", str(outline_file), "--out", str(out)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     preflight = [line for line in result.stderr.splitlines() if "Event=PREFLIGHT" in line]
     assert any("http://***@127.0.0.1:" in line for line in preflight), preflight

@@ -15,7 +15,8 @@ import docx
 import pytest
 from typer.testing import CliRunner
 
-from reporting.cli.app import _configure_logging, app
+from reporting.cli import app
+from reporting.cli.common import configure_logging
 from reporting.errors import InputError
 from reporting.sources.read import (
     CHUNK_SIZE,
@@ -204,7 +205,7 @@ def pypdf_logger() -> Iterator[logging.Logger]:
 
 
 def test_cli_logging_keeps_pypdf_warnings_back(pypdf_logger: logging.Logger) -> None:
-    _configure_logging(None, False)
+    configure_logging(None, False)
     assert pypdf_logger.getEffectiveLevel() == logging.ERROR
 
 
@@ -214,7 +215,7 @@ def test_cli_shows_only_our_error_for_a_broken_pdf(
     (tmp_path / "junk.pdf").write_bytes(b"junk")  # pypdf: "invalid pdf header", "EOF marker …"
     outline = tmp_path / "review.yaml"
     outline.write_text("title: T\nsections:\n  - title: A\n    sources: [junk.pdf]\n")
-    result = CliRunner().invoke(app, ["plan", str(outline)])
+    result = CliRunner().invoke(app, ["plan", str(outline)], catch_exceptions=False)
     assert result.exit_code == 2
     assert "junk.pdf: not a readable PDF (" in result.stderr
     assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []

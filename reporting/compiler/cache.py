@@ -7,6 +7,7 @@ as they arrive, so a build that dies keeps what it had and the next one resumes 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -53,6 +54,32 @@ class CachedResult:
     provider: str
     model: str
     created: float
+
+
+@dataclass(frozen=True)
+class ModelEntries:
+    """The cached results of one provider and model."""
+
+    provider: str
+    model: str
+    entries: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Entries, size and age of a cache file, in total and per provider and model."""
+
+    path: str
+    entries: int
+    bytes: int
+    oldest: str | None  # ISO time of the oldest entry, None when empty
+    newest: str | None
+    by_model: list[ModelEntries]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data, keys in field order."""
+        return dataclasses.asdict(self)
 
 
 def cache_key(
@@ -164,7 +191,7 @@ class PhaseCache:
             except sqlite3.DatabaseError as exc:  # a full disk must not fail the report
                 _log.warning("cache write failed: %s", exc)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> CacheStats:
         """Entries, size and age, in total and per provider and model."""
         with self._lock:
             rows = self._db.execute(
@@ -180,17 +207,14 @@ class PhaseCache:
         def iso(stamp: float | None) -> str | None:
             return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat() if stamp else None
 
-        return {
-            "path": str(self.path),
-            "entries": sum(row[2] for row in rows),
-            "bytes": size,
-            "oldest": iso(min((row[4] for row in rows), default=None)),
-            "newest": iso(max((row[5] for row in rows), default=None)),
-            "by_model": [
-                {"provider": r[0], "model": r[1], "entries": r[2], "output_tokens": r[3] or 0}
-                for r in rows
-            ],
-        }
+        return CacheStats(
+            path=str(self.path),
+            entries=sum(row[2] for row in rows),
+            bytes=size,
+            oldest=iso(min((row[4] for row in rows), default=None)),
+            newest=iso(max((row[5] for row in rows), default=None)),
+            by_model=[ModelEntries(r[0], r[1], r[2], r[3] or 0) for r in rows],
+        )
 
     def clear(self, older_than_days: float | None = None) -> int:
         """Delete all entries, or those older than a number of days; returns how many."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -16,14 +18,72 @@ from reporting.compiler.prompts import (
 )
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.routing.plan import Plan
+from reporting.routing.plan import Plan, Step
 from reporting.routing.pricing import PriceTable
 from reporting.routing.records import providers_record, step_record
-from reporting.routing.roles import Role
+from reporting.routing.roles import ProviderSpec, Role
 from reporting.settings import Settings
 from reporting.sources.grounding import NO_SOURCES, Grounding
 
 TOKENS_PER_WORD = 1.4
+
+
+@dataclass(frozen=True)
+class EstimatedCall:
+    """One planned step with its projected tokens and cost."""
+
+    step: Step
+    title: str | None  # None for the abstract
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    baseline_usd: float  # what the primary would charge, 0.0 when the primary is local
+
+    def to_json(self) -> dict[str, Any]:
+        """The step's plan keys, then the projection (the keys `report plan --json` prints)."""
+        record = step_record(self.step)
+        record.update(
+            title=self.title,
+            projected_input_tokens=self.input_tokens,
+            projected_output_tokens=self.output_tokens,
+            projected_cost_usd=self.cost_usd,
+            projected_baseline_usd=self.baseline_usd,
+        )
+        return record
+
+
+@dataclass(frozen=True)
+class ProjectedTotals:
+    """The projection summed over every call; dollars rounded to four places."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    baseline_usd: float
+    saving_usd: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a plan will cost before anything is sent."""
+
+    outline: str  # the outline's title
+    providers: dict[Role, ProviderSpec]
+    calls: list[EstimatedCall]
+    cloud_calls: int
+    max_cloud_calls: int
+    projected: ProjectedTotals
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data: the output of `report plan --json`."""
+        return {
+            "outline": self.outline,
+            "providers": providers_record(self.providers),
+            "calls": [call.to_json() for call in self.calls],
+            "cloud_calls": self.cloud_calls,
+            "max_cloud_calls": self.max_cloud_calls,
+            "projected": dataclasses.asdict(self.projected),
+        }
 
 
 def estimate_tokens(text: str) -> int:
@@ -70,14 +130,14 @@ def _step_messages(
 
 def project_plan(
     outline: Outline, plan: Plan, settings: Settings, grounding: Grounding = NO_SOURCES
-) -> dict[str, Any]:
-    """The plan as JSON-ready data with projected tokens and cost per step and in total."""
+) -> Estimate:
+    """The plan with projected tokens and cost per step and in total."""
     prices = PriceTable(settings)
     primary = plan.providers[Role.PRIMARY]
     baseline_price = prices.price(primary.name, primary.model) if primary.is_cloud else None
     sections: dict[str, Section] = {s.id: s for s in outline.walk()}
+    calls: list[EstimatedCall] = []
     messages = _step_messages(outline, grounding)
-    calls = []
     for step in plan.steps:
         title = sections[step.section_id].title if step.section_id else None
         words = sections[step.section_id].target_words if step.section_id else ABSTRACT_WORDS
@@ -85,32 +145,36 @@ def project_plan(
             estimate_tokens(str(m.content)) for m in messages[step.section_id, step.phase]
         )
         output_tokens = int(_expected_words(step.phase, words) * TOKENS_PER_WORD)
-        record = step_record(step)
-        record.update(
-            title=title,
-            projected_input_tokens=input_tokens,
-            projected_output_tokens=output_tokens,
-            projected_cost_usd=round(
-                prices.cost(step.provider.name, step.provider.model, input_tokens, output_tokens), 6
-            ),
-            projected_baseline_usd=round(baseline_price.cost(input_tokens, output_tokens), 6)
-            if baseline_price
-            else 0.0,
+        calls.append(
+            EstimatedCall(
+                step=step,
+                title=title,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_usd=round(
+                    prices.cost(
+                        step.provider.name, step.provider.model, input_tokens, output_tokens
+                    ),
+                    6,
+                ),
+                baseline_usd=round(baseline_price.cost(input_tokens, output_tokens), 6)
+                if baseline_price
+                else 0.0,
+            )
         )
-        calls.append(record)
-    cost = sum(call["projected_cost_usd"] for call in calls)
-    baseline = sum(call["projected_baseline_usd"] for call in calls)
-    return {
-        "outline": outline.title,
-        "providers": providers_record(plan.providers),
-        "calls": calls,
-        "cloud_calls": plan.cloud_calls,
-        "max_cloud_calls": plan.max_cloud_calls,
-        "projected": {
-            "input_tokens": sum(call["projected_input_tokens"] for call in calls),
-            "output_tokens": sum(call["projected_output_tokens"] for call in calls),
-            "cost_usd": round(cost, 4),
-            "baseline_usd": round(baseline, 4),
-            "saving_usd": round(baseline - cost, 4),
-        },
-    }
+    cost = sum(call.cost_usd for call in calls)
+    baseline = sum(call.baseline_usd for call in calls)
+    return Estimate(
+        outline=outline.title,
+        providers=dict(plan.providers),
+        calls=calls,
+        cloud_calls=plan.cloud_calls,
+        max_cloud_calls=plan.max_cloud_calls,
+        projected=ProjectedTotals(
+            input_tokens=sum(call.input_tokens for call in calls),
+            output_tokens=sum(call.output_tokens for call in calls),
+            cost_usd=round(cost, 4),
+            baseline_usd=round(baseline, 4),
+            saving_usd=round(baseline - cost, 4),
+        ),
+    )

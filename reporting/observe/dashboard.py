@@ -12,6 +12,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reporting import __version__
 from reporting.assets import templates_dir
+from reporting.observe.stats import (
+    Latency,
+    PhaseShare,
+    PooledComparisons,
+    ProviderErrors,
+    RunSummary,
+    StatsSummary,
+)
 from reporting.phases import CompilationPhase
 
 TEMPLATE = "dashboard.html.j2"
@@ -133,6 +141,25 @@ class LatencyRow:
     first: bool
 
 
+@dataclass(frozen=True)
+class RunRow:
+    """One row of the runs table, every value formatted."""
+
+    started: str
+    title: str
+    outline: str
+    manifest: str
+    calls: int
+    cloud_calls: int
+    limit: int | str  # an em dash when the run recorded no limit
+    over_limit: bool
+    fallbacks: int
+    cost: str
+    baseline: str
+    saving: str
+    negative: bool
+
+
 def money_decimals(values: list[float]) -> int:
     """Decimals that show the smallest non-zero amount: 2 from $0.10 up, then 3, then 4."""
     smallest = min((abs(v) for v in values if v), default=1.0)
@@ -198,16 +225,17 @@ def step_decimals(step: float) -> int:
     return 6
 
 
-def phase_chart(rows: list[dict[str, Any]], width: int = CHART_WIDTH) -> PhaseChart:
+def phase_chart(rows: list[PhaseShare], width: int = CHART_WIDTH) -> PhaseChart:
     """Stacked 100% bars per phase: primary, secondary and cached calls."""
     label_width, total_width, row_height, bar_height = 96.0, 88.0, 40.0, 24.0
     bar_width = width - label_width - total_width
     chart_rows = []
     for index, row in enumerate(rows):
-        total = sum(int(row[kind]) for kind in SEGMENT_KINDS)
+        counts = {"primary": row.primary, "secondary": row.secondary, "cached": row.cached}
+        total = sum(counts.values())
         x, segments = label_width, []
         for kind in SEGMENT_KINDS:
-            count = int(row[kind])
+            count = counts[kind]
             if not count:
                 continue
             share = count / total
@@ -225,7 +253,7 @@ def phase_chart(rows: list[dict[str, Any]], width: int = CHART_WIDTH) -> PhaseCh
             )
             x += seg_width
         chart_rows.append(
-            PhaseRow(phase=str(row["phase"]), y=index * row_height, total=total, segments=segments)
+            PhaseRow(phase=row.phase, y=index * row_height, total=total, segments=segments)
         )
     height = max(1, len(rows)) * int(row_height) - int(row_height - bar_height)
     return PhaseChart(
@@ -251,12 +279,12 @@ def x_tick_indices(count: int, most: int) -> list[int]:
 
 
 def cost_chart(
-    runs: list[dict[str, Any]], zone: dt.tzinfo | None, width: int = CHART_WIDTH
+    runs: list[RunSummary], zone: dt.tzinfo | None, width: int = CHART_WIDTH
 ) -> CostChart:
     """Bars per run in start order: cost, the saving on top up to the all-cloud baseline."""
     height = 260
     left, right, top, bottom = 64.0, width - 12.0, 12.0, height - 36.0
-    highest = max([max(float(r["cost"]), float(r["baseline"])) for r in runs] + [0.0])
+    highest = max([max(float(r.cost), float(r.baseline)) for r in runs] + [0.0])
     step = nice_step(highest)
     y_max = step * max(1, math.ceil(highest / step - 1e-9))
     decimals = step_decimals(step)
@@ -272,12 +300,12 @@ def cost_chart(
     bar_width = max(2.0, min(44.0, slot * 0.66))
     bars, centres, days = [], [], []
     for index, run in enumerate(runs):
-        cost, baseline = float(run["cost"]), float(run["baseline"])
+        cost, baseline = float(run.cost), float(run.baseline)
         centre = left + slot * (index + 0.5)
-        parsed = parse_time(run["started_at"])
+        parsed = parse_time(run.started_at)
         started = local_time(parsed, zone) if parsed else None
         day = day_label(started) if started else "?"
-        title = run.get("title") or run["outline"]
+        title = run.title or run.outline
         tooltip = (
             f"{title} — {day}: cost {money(cost)}, all-cloud {money(baseline)}, "
             f"saving {money(baseline - cost)}"
@@ -355,17 +383,17 @@ def fallback_bars(fallbacks: dict[str, int], calls: int) -> BarList:
     return bar_list(rows, "fallback", float(top))
 
 
-def error_rate_bars(providers: dict[str, dict[str, Any]]) -> BarList:
+def error_rate_bars(providers: dict[str, ProviderErrors]) -> BarList:
     """Error rate per provider on a fixed scale of at least 10%, so small rates stay small."""
-    rates = [float(p["error_rate"]) for p in providers.values()]
+    rates = [p.error_rate for p in providers.values()]
     scale = max([0.1, *rates])
     scale = nice_step(scale, 1) if scale > 0.1 else 0.1
     rows = [
         (
             name,
-            float(p["error_rate"]),
-            percent(float(p["error_rate"])),
-            f"{p['failures']} of {p['requests']} requests",
+            p.error_rate,
+            percent(p.error_rate),
+            f"{p.failures} of {p.requests} requests",
         )
         for name, p in providers.items()
     ]
@@ -378,62 +406,60 @@ def phase_rank(phase: str) -> int:
     return names.index(phase) if phase in names else len(names)
 
 
-def latency_rows(latency: list[dict[str, Any]], width: float = 120.0) -> list[LatencyRow]:
+def latency_rows(latency: list[Latency], width: float = 120.0) -> list[LatencyRow]:
     """Latency rows in pipeline order, providers side by side, range bars on one scale."""
-    slowest = max([float(r["p95_s"]) for r in latency] + [0.0])
-    ordered = sorted(latency, key=lambda r: (phase_rank(str(r["phase"])), str(r["provider"])))
+    slowest = max([float(r.p95_s) for r in latency] + [0.0])
+    ordered = sorted(latency, key=lambda r: (phase_rank(r.phase), r.provider))
     return [
         LatencyRow(
-            provider=str(r["provider"]),
-            phase=str(r["phase"]),
-            calls=int(r["calls"]),
-            p50=seconds(float(r["p50_s"])),
-            p95=seconds(float(r["p95_s"])),
-            p50_width=round(width * float(r["p50_s"]) / slowest, 2) if slowest else 0.0,
-            p95_width=round(width * float(r["p95_s"]) / slowest, 2) if slowest else 0.0,
-            first=index == 0 or r["phase"] != ordered[index - 1]["phase"],
+            provider=r.provider,
+            phase=r.phase,
+            calls=r.calls,
+            p50=seconds(float(r.p50_s)),
+            p95=seconds(float(r.p95_s)),
+            p50_width=round(width * float(r.p50_s) / slowest, 2) if slowest else 0.0,
+            p95_width=round(width * float(r.p95_s) / slowest, 2) if slowest else 0.0,
+            first=index == 0 or r.phase != ordered[index - 1].phase,
         )
         for index, r in enumerate(ordered)
     ]
 
 
-def run_rows(runs: list[dict[str, Any]], zone: dt.tzinfo | None) -> list[dict[str, Any]]:
+def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
     """The runs table, latest first, at most MAX_RUN_ROWS rows, every value formatted."""
     shown = list(reversed(runs))[:MAX_RUN_ROWS]
-    places = money_decimals(
-        [float(r[key]) for r in shown for key in ("cost", "baseline", "saving")]
-    )
+    places = money_decimals([float(v) for r in shown for v in (r.cost, r.baseline, r.saving)])
     rows = []
     for run in shown:
-        started = parse_time(run["started_at"])
-        limit = run.get("max_cloud_calls")
+        started = parse_time(run.started_at)
+        limit = run.max_cloud_calls
         rows.append(
-            {
-                "started": (
+            RunRow(
+                started=(
                     f"{local_time(started, zone):%Y-%m-%d %H:%M}"
                     if started
-                    else str(run["started_at"])
+                    else str(run.started_at)
                 ),
-                "title": run.get("title") or "",
-                "outline": run["outline"],
-                "manifest": run["manifest"],
-                "calls": run["calls"],
-                "cloud_calls": run["cloud_calls"],
-                "limit": "—" if limit is None else limit,
-                "over_limit": limit is not None and run["cloud_calls"] > limit,
-                "fallbacks": run["fallbacks"],
-                "cost": money(float(run["cost"]), places),
-                "baseline": money(float(run["baseline"]), places),
-                "saving": money(float(run["saving"]), places),
-                "negative": float(run["saving"]) < 0,
-            }
+                title=run.title or "",
+                outline=run.outline,
+                manifest=run.manifest,
+                calls=run.calls,
+                cloud_calls=run.cloud_calls,
+                limit="—" if limit is None else limit,
+                over_limit=limit is not None and run.cloud_calls > limit,
+                fallbacks=run.fallbacks,
+                cost=money(float(run.cost), places),
+                baseline=money(float(run.baseline), places),
+                saving=money(float(run.saving), places),
+                negative=float(run.saving) < 0,
+            )
         )
     return rows
 
 
-def period(runs: list[dict[str, Any]], zone: dt.tzinfo | None) -> str:
+def period(runs: list[RunSummary], zone: dt.tzinfo | None) -> str:
     """First to last run date, one date when they are the same day, a dash when unknown."""
-    times = [t for t in (parse_time(r["started_at"]) for r in runs) if t is not None]
+    times = [t for t in (parse_time(r.started_at) for r in runs) if t is not None]
     if not times:
         return "—"
     try:
@@ -444,41 +470,44 @@ def period(runs: list[dict[str, Any]], zone: dt.tzinfo | None) -> str:
     return start if start == end else f"{start} \N{EN DASH} {end}"
 
 
-def context(stats: dict[str, Any], generated_at: dt.datetime) -> dict[str, Any]:
+def context(
+    stats: StatsSummary, compare: PooledComparisons | None, generated_at: dt.datetime
+) -> dict[str, Any]:
     """Everything the template shows, formatted and laid out."""
     zone = generated_at.tzinfo
-    runs: list[dict[str, Any]] = stats["runs"]
-    per_report = stats["cloud_calls_per_report"]
+    runs = stats.runs
+    share = stats.local_share
     return {
         "version": __version__,
         "generated": f"{generated_at:%Y-%m-%d %H:%M}",
         "zone": generated_at.tzname() or "",
-        "empty": not stats["reports"],
+        "empty": not stats.reports,
         "period": period(runs, zone),
-        "calls": f"{stats['calls']:,}",
-        "requests": f"{stats['requests']:,}",
-        "cache_hits": f"{stats['cache_hits']:,}",
-        "cloud_calls": f"{stats['cloud_calls']:,}",
+        "calls": f"{stats.calls:,}",
+        "requests": f"{stats.requests:,}",
+        "cache_hits": f"{stats.cache_hits:,}",
+        "cloud_calls": f"{stats.cloud_calls:,}",
         "s": stats,
-        "per_report": per_report,
-        "local_calls": percent(stats["local_share"]["calls"]),
-        "local_tokens": percent(stats["local_share"]["output_tokens"]),
-        "local_calls_width": round(100 * float(stats["local_share"]["calls"]), 1),
-        "local_tokens_width": round(100 * float(stats["local_share"]["output_tokens"]), 1),
-        "cost": money(stats["cost"]),
-        "baseline": money(stats["baseline"]),
-        "saving": money(stats["saving"]),
-        "saving_share": percent(stats["saving_share"]),
-        "phases": phase_chart(stats["phase_share"]),
+        "per_report": stats.cloud_calls_per_report,
+        "local_calls": percent(share.calls),
+        "local_tokens": percent(share.output_tokens),
+        "local_calls_width": round(100 * float(share.calls), 1),
+        "local_tokens_width": round(100 * float(share.output_tokens), 1),
+        "cost": money(stats.cost),
+        "baseline": money(stats.baseline),
+        "saving": money(stats.saving),
+        "saving_share": percent(stats.saving_share),
+        "phases": phase_chart(stats.phase_share),
         "costs": cost_chart(runs, zone),
-        "fallbacks": fallback_bars(stats["fallbacks"], stats["calls"]),
-        "fallback_total": sum(stats["fallbacks"].values()),
-        "errors": error_rate_bars(stats["providers"]),
-        "latency": latency_rows(stats["latency"]),
+        "fallbacks": fallback_bars(stats.fallbacks, stats.calls),
+        "fallback_total": sum(stats.fallbacks.values()),
+        "errors": error_rate_bars(stats.providers),
+        "latency": latency_rows(stats.latency),
         "runs": run_rows(runs, zone),
         "run_count": len(runs),
         "max_rows": MAX_RUN_ROWS,
-        "compare": stats.get("compare") or {"pairs": 0},
+        "compare": compare
+        or PooledComparisons(runs=0, pairs=0, recommendations=[], routing_file=""),
         "money": money,
     }
 
@@ -494,6 +523,12 @@ def _environment() -> Environment:
     )
 
 
-def render_dashboard(stats: dict[str, Any], *, generated_at: dt.datetime) -> str:
-    """The dashboard of `aggregate()`'s statistics as one self-contained HTML page."""
-    return _environment().get_template(TEMPLATE).render(**context(stats, generated_at))
+def render_dashboard(
+    stats: StatsSummary,
+    *,
+    generated_at: dt.datetime,
+    compare: PooledComparisons | None = None,
+) -> str:
+    """The dashboard of `aggregate()`'s statistics, and of pooled comparisons, as one page."""
+    page = _environment().get_template(TEMPLATE)
+    return page.render(**context(stats, compare, generated_at))

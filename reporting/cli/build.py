@@ -1,0 +1,129 @@
+"""`report build` and `report batch`: write reports and say what it took."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from reporting.cli.common import (
+    DEFAULT_OUT,
+    AllowOutside,
+    NoCache,
+    OutDir,
+    OutlineArg,
+    Quiet,
+    configure_logging,
+    err,
+    guard,
+    out,
+    settings_or_exit,
+)
+from reporting.errors import InputError
+from reporting.logs import redact
+
+
+def build(
+    outline: OutlineArg,
+    out_dir: OutDir = DEFAULT_OUT,
+    quiet: Quiet = False,
+    no_cache: NoCache = False,
+    refresh: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--refresh", metavar="SECTION_ID", help="Regenerate this section (repeatable)."
+        ),
+    ] = None,
+    allow_outside: AllowOutside = False,
+) -> None:
+    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
+    from reporting.build import build_report
+    from reporting.cli.progress import LiveProgress
+
+    settings = settings_or_exit()
+    configure_logging(settings, quiet)
+    # A live table on a terminal; plain one-line [Hybrid] events everywhere else (cron, CI).
+    progress = LiveProgress(err) if err.is_terminal and not quiet else None
+    with guard(settings):
+        try:
+            result = build_report(
+                outline,
+                out_dir,
+                settings,
+                use_cache=not no_cache,
+                refresh=frozenset(refresh or []),
+                observer=progress,
+                allow_outside=allow_outside,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+        summary = result.summary
+        out.print(
+            f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
+            f"{summary.steps} steps ({summary.cache_hits} from cache), "
+            f"{summary.cloud_calls} cloud calls of "
+            f"{summary.max_cloud_calls} allowed, {summary.fallbacks} fallbacks, "
+            f"{summary.duration_s:.1f} s",
+            markup=False,
+        )
+
+
+def batch(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Outline files or folders of outlines.", show_default=False)
+    ],
+    out_dir: OutDir = DEFAULT_OUT,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built at once.")] = 4,
+    quiet: Quiet = False,
+    no_cache: NoCache = False,
+    allow_outside: AllowOutside = False,
+) -> None:
+    """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
+    import asyncio
+
+    from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
+    from reporting.compiler.cache import PhaseCache, cache_folder
+    from reporting.routing.availability import preflight
+
+    settings = settings_or_exit()
+    configure_logging(settings, quiet)
+    with guard(settings):
+        outlines, missing = collect_outlines(paths)
+        if not outlines and not missing:
+            raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+        available = preflight(settings)
+        cache = None if no_cache else PhaseCache(cache_folder(settings, out_dir))
+        outcomes = asyncio.run(
+            run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside)
+        )
+        outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
+        table = Table(title=f"Batch: {len(outcomes)} outlines")
+        for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
+            table.add_column(column)
+        for outcome in outcomes:
+            summary = outcome.result.summary if outcome.result else None
+            colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
+            table.add_row(
+                str(outcome.outline),
+                f"[{colour}]{outcome.status}[/{colour}]",
+                str(summary.steps) if summary else "-",
+                str(summary.cloud_calls) if summary else "-",
+                f"{outcome.seconds:.1f}",
+                redact(outcome.detail.replace("\n", "; "), settings.secrets),
+            )
+        out.print(table)
+        for outcome in outcomes:  # whole messages, unwrapped, for logs and people
+            if outcome.status != "ok":
+                detail = redact(outcome.detail, settings.secrets).replace("\n", "\n  ")
+                err.print(f"{outcome.status}: {outcome.outline}:\n  {detail}", markup=False)
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "invalid", "failed")}
+        out.print(
+            f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",
+            markup=False,
+        )
+        code = batch_exit_code(outcomes)
+        if code:
+            raise typer.Exit(code)

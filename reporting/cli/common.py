@@ -1,0 +1,104 @@
+"""What every command shares: the two consoles, logging, the error guard and common options."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.highlighter import NullHighlighter
+from rich.logging import RichHandler
+
+from reporting.errors import OutlineError, ReportingError
+from reporting.logs import RedactSecrets, redact
+from reporting.settings import Settings, load_settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not out.is_terminal:  # pipes and CI logs get full rows, not 80-column wraps
+    out.width = 160
+
+DEFAULT_OUT = Path("reports_out")
+
+OutlineArg = Annotated[Path, typer.Argument(help="Outline YAML file.", show_default=False)]
+OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
+]
+AllowOutside = Annotated[
+    bool,
+    typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def configure_logging(settings: Settings | None, quiet: bool) -> None:
+    """`[Hybrid]` lines to stderr, plain, with every secret redacted."""
+    handler: logging.Handler
+    if err.is_terminal:  # through the console, so lines scroll above the live progress table
+        handler = RichHandler(
+            console=err,
+            show_time=False,
+            show_level=False,
+            show_path=False,
+            markup=False,
+            highlighter=NullHighlighter(),
+        )
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactSecrets(settings.secrets if settings else []))
+    root = logging.getLogger("reporting")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+    # pypdf warns on stderr about every oddity of a PDF it can still read ("invalid pdf
+    # header"); an unreadable one becomes our own one-line error instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def guard(settings: Settings | None = None) -> Iterator[None]:
+    """Turn every failure into one line on stderr and the exit code of its kind."""
+    secrets = settings.secrets if settings else []
+    try:
+        yield
+    except OutlineError as exc:
+        count = len(exc.problems)
+        err.print(
+            f"error: the outline has {count} problem{'s' if count > 1 else ''}; "
+            "nothing was generated",
+            markup=False,
+        )
+        for problem in exc.problems:
+            err.print(f"  {exc.path}: {problem}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except ReportingError as exc:
+        kind = "invalid input" if exc.exit_code == 2 else "generation failed"
+        err.print(f"error ({kind}): {redact(str(exc), secrets)}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: no report was written", markup=False)
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: still no traceback for the user unless asked
+        if os.environ.get("REPORT_DEBUG"):
+            raise
+        message = redact(f"{type(exc).__name__}: {exc}", secrets)
+        err.print(f"internal error: {message} (set REPORT_DEBUG=1 for details)", markup=False)
+        raise typer.Exit(1) from None
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or exit 2 with one line naming the bad one."""
+    with guard():
+        return load_settings()
+    raise AssertionError("unreachable")  # pragma: no cover

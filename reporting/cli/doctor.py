@@ -1,0 +1,49 @@
+"""`report doctor`: can a build run, and on which providers."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from reporting.cli.common import guard, out, settings_or_exit
+from reporting.logs import redact
+from reporting.routing.roles import Role
+
+
+def doctor() -> None:
+    """Check the providers a build would use; exit 0 only when a build can run."""
+    from reporting.providers.registry import provider
+    from reporting.routing.availability import check_roles
+
+    settings = settings_or_exit()
+    with guard(settings):
+        checks = check_roles(settings)
+        table = Table(title="Providers")
+        for column in ("role", "provider", "model", "kind", "status", "fix"):
+            table.add_column(column)
+        for role, check in checks.items():
+            kind = "cloud" if provider(check.name).cloud else "local"
+            detail = escape(redact(check.status, settings.secrets))  # a URL may hold a password
+            status = (
+                f"[green]ok[/green]: {detail}" if check.ok else f"[red]unavailable[/red]: {detail}"
+            )
+            table.add_row(role.value, check.name, check.model, kind, status, check.fix or "-")
+        out.print(table)
+        primary, secondary = checks[Role.PRIMARY], checks[Role.SECONDARY]
+        hybrid_mode = "on" if settings.vra_hybrid_mode else "off"
+        out.print(
+            f"hybrid mode {hybrid_mode}; MAX_CLOUD_CALLS={settings.max_cloud_calls}", markup=False
+        )
+        if not secondary.ok:
+            out.print(
+                "verdict: a build cannot run: the secondary provider is unavailable", markup=False
+            )
+            raise typer.Exit(2)
+        if not primary.ok:
+            out.print(
+                "verdict: a build can run; every primary step goes to the secondary (UNAVAILABLE)",
+                markup=False,
+            )
+        else:
+            out.print("verdict: a build can run on both providers", markup=False)
