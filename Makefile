@@ -32,10 +32,11 @@ report: ## build OUTLINE (default: the quarterly review example) into OUT
 test: ## run the test suite
 	$(BIN)/pytest
 
-lint: ## ruff and mypy
+lint: ## ruff, mypy and the import layers of docs/architecture.md
 	$(BIN)/ruff check reporting tests scripts $(wildcard benchmarks)
 	$(BIN)/ruff format --check reporting tests scripts $(wildcard benchmarks)
 	$(BIN)/mypy reporting
+	$(BIN)/lint-imports --no-cache
 
 format:
 	$(BIN)/ruff format reporting tests scripts $(wildcard benchmarks)

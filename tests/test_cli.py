@@ -38,6 +38,7 @@ def test_plan_prints_every_step_and_sends_nothing(outline_file: Path) -> None:
     assert result.stdout.count("ABSTRACT") == 1
 
 
+@pytest.mark.slow
 def test_build_offline_with_the_embedded_model(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -97,6 +98,7 @@ def test_missing_outline_file_is_exit_2(tmp_path: Path) -> None:
     assert "nope.yaml: file not found" in result.stderr
 
 
+@pytest.mark.slow
 def test_setting_a_key_brings_the_primary_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, openai_server: OpenAIServer
 ) -> None:

@@ -47,6 +47,7 @@ def test_default_model_path_is_the_wheel_gguf(model_path: str) -> None:
     assert Path(model_path).stat().st_size > 50_000_000
 
 
+@pytest.mark.slow
 def test_invoke_writes_text_and_reports_usage(model_path: str) -> None:
     reply = ChatEmbedded(model_path=model_path).invoke(SKY, max_tokens=8)
     assert isinstance(reply, AIMessage)
@@ -61,6 +62,7 @@ def test_invoke_writes_text_and_reports_usage(model_path: str) -> None:
     assert reply.response_metadata["finish_reason"] in {"stop", "length"}
 
 
+@pytest.mark.slow
 async def test_ainvoke_writes_text_without_blocking_the_event_loop(model_path: str) -> None:
     ticks = 0
 
@@ -83,6 +85,7 @@ async def test_ainvoke_writes_text_without_blocking_the_event_loop(model_path: s
     assert ticks >= 3  # the loop kept running while llama.cpp worked in a thread
 
 
+@pytest.mark.slow
 def test_two_instances_on_one_file_share_one_loaded_model(model_path: str) -> None:
     first = ChatEmbedded(model_path=model_path, model_name="a")
     second = ChatEmbedded(model_path=os.path.relpath(model_path), temperature=0.7)
@@ -94,6 +97,7 @@ def test_two_instances_on_one_file_share_one_loaded_model(model_path: str) -> No
     assert len(keys) == 1
 
 
+@pytest.mark.slow
 async def test_concurrent_ainvokes_both_succeed_one_at_a_time(
     model_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,6 +127,7 @@ async def test_concurrent_ainvokes_both_succeed_one_at_a_time(
     assert peak == 1
 
 
+@pytest.mark.slow
 def test_same_prompt_gives_same_text_whatever_came_before(model_path: str) -> None:
     model = ChatEmbedded(model_path=model_path)
     first = model.invoke(SKY, max_tokens=12).text
@@ -131,6 +136,7 @@ def test_same_prompt_gives_same_text_whatever_came_before(model_path: str) -> No
     assert model.invoke(SKY, max_tokens=12).text == first
 
 
+@pytest.mark.slow
 def test_loading_and_generating_print_nothing(
     model_path: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -140,6 +146,7 @@ def test_loading_and_generating_print_nothing(
     assert (out, err) == ("", "")
 
 
+@pytest.mark.slow
 def test_prompt_longer_than_the_context_is_rejected(model_path: str) -> None:
     model = ChatEmbedded(model_path=model_path, n_ctx=256)
     with pytest.raises(ProviderRejected, match="prompt too long for n_ctx=256"):

@@ -302,6 +302,7 @@ class PeakMemory:
             tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_thousand_sections_plan_and_build_with_bounded_memory(
     hybrid_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
