@@ -13,13 +13,9 @@ Names are imported on first use, so `import reporting` stays cheap.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("reporting")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+from reporting.version import __version__
 
 # Each public name and the module that defines it.
 _EXPORTS = {

@@ -41,7 +41,7 @@ def test_importing_the_package_imports_no_pipeline() -> None:
         "import sys, reporting; print(sorted(m for m in sys.modules if m.startswith('reporting')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['reporting']"
+    assert done.stdout.strip() == "['reporting', 'reporting.version']"
 
 
 @pytest.mark.usefixtures("hybrid_env")

@@ -11,8 +11,8 @@ import pytest
 from loopback import OpenAIServer
 from typer.testing import CliRunner
 
-from reporting import __version__
 from reporting.cli import app
+from reporting.version import __version__
 
 runner = CliRunner()
 

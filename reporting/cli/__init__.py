@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from reporting import __version__
 from reporting.cli import build, cache, compare, doctor, plan, stats
 from reporting.cli.common import out
+from reporting.version import __version__
 
 app = typer.Typer(
     name="report",

@@ -10,7 +10,6 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from reporting import __version__
 from reporting.assets import templates_dir
 from reporting.observe.stats import (
     Latency,
@@ -21,6 +20,7 @@ from reporting.observe.stats import (
     StatsSummary,
 )
 from reporting.phases import CompilationPhase
+from reporting.version import __version__
 
 TEMPLATE = "dashboard.html.j2"
 MAX_RUN_ROWS = 50

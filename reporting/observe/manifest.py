@@ -9,10 +9,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reporting import __version__
 from reporting.routing.pricing import Price, PriceTable
 from reporting.routing.records import providers_record, step_record
 from reporting.routing.roles import Role
+from reporting.version import __version__
 
 if TYPE_CHECKING:
     from reporting.compiler.execute import CompiledReport
