@@ -45,6 +45,7 @@ format:
 clean:
 	rm -rf $(OUT)/*.md $(OUT)/*.docx $(OUT)/*.run.json .pytest_cache .mypy_cache .ruff_cache
 
-bench: ## speed against loopback servers (about 3 minutes); prints the README's table
+bench: ## speed against loopback servers (about 4 minutes); prints the README's table
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_sources.py
+	$(BIN)/python benchmarks/bench_large.py

@@ -104,7 +104,7 @@ def test_setting_a_key_brings_the_primary_back(
 ) -> None:
     # The shipped .env (embedded secondary) plus a key and a server: nothing else edited.
     (tmp_path / ".env").write_text(
-        (Path(__file__).parent.parent / ".env.example").read_text(encoding="utf-8")
+        (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
     )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key-1234")
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url)

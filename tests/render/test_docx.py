@@ -17,7 +17,7 @@ from docx.text.paragraph import Paragraph
 from reporting.errors import ReportingError
 from reporting.render.docx import render_docx
 
-REFERENCE_DOCX = Path(__file__).resolve().parent.parent / "templates" / "reference.docx"
+REFERENCE_DOCX = Path(__file__).resolve().parents[2] / "templates" / "reference.docx"
 
 TITLE = "Fleet Telemetry Platform — Annual Report"
 AUTHOR = "Platform Reliability Group"
