@@ -95,7 +95,7 @@ def section_messages(
     user = _render(
         _TEMPLATE_FILES[phase],
         report=report,
-        toc=[line.strip() for line in outline.table_of_contents()],
+        toc=outline.section_lines,
         section=_section_context(section),
         previous=previous or "",
         sources=format_context(sources),

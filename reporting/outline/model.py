@@ -189,6 +189,11 @@ class Outline(BaseModel):
     def _toc(self) -> tuple[str, ...]:
         return tuple(f"{'  ' * (s.depth - 1)}{s.id} {s.title}" for s in self.walk())
 
+    @cached_property
+    def section_lines(self) -> tuple[str, ...]:
+        """`1.2 Title` per section, unindented: every prompt lists them, so made once."""
+        return tuple(line.strip() for line in self._toc)
+
     def table_of_contents(self) -> list[str]:
         """One line per section: its number and title, indented by depth."""
         return list(self._toc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from reporting.errors import ConfigError
 from reporting.outline.model import Outline, Section, SectionType
@@ -60,12 +61,17 @@ class Plan:
         """Cloud calls the plan reserves: one per cloud step."""
         return sum(1 for step in self.steps if step.provider.is_cloud)
 
+    @cached_property
+    def _by_place(self) -> dict[tuple[str | None, CompilationPhase], Step]:
+        # A build asks for every step by place; a scan each time is quadratic in the outline.
+        return {(step.section_id, step.phase): step for step in self.steps}
+
     def step(self, section_id: str | None, phase: CompilationPhase) -> Step:
         """The step of one phase of one section (section None for the abstract)."""
-        for candidate in self.steps:
-            if candidate.section_id == section_id and candidate.phase is phase:
-                return candidate
-        raise KeyError(f"no step {section_id}/{phase.name}")
+        try:
+            return self._by_place[section_id, phase]
+        except KeyError:
+            raise KeyError(f"no step {section_id}/{phase.name}") from None
 
 
 def _decide(
