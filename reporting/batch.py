@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from reporting.build import BuildResult, abuild_report
-from reporting.compiler.cache import PhaseCache
+from reporting.build import BuildResult, abuild_report, read_inputs
+from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
@@ -18,6 +20,7 @@ from reporting.routing.roles import Role
 from reporting.settings import Settings
 
 OUTLINE_SUFFIXES = (".yaml", ".yml")
+Status = Literal["ok", "invalid", "failed"]  # invalid: exit 2; failed: exit 1
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class BatchOutcome:
 
     outline: Path
     stem: str
-    status: str  # ok, invalid (exit 2) or failed (exit 1)
+    status: Status
     detail: str
     seconds: float
     result: BuildResult | None = None
@@ -66,7 +69,7 @@ async def run_batch(
     outlines: list[Path],
     out_dir: Path,
     settings: Settings,
-    available: dict[Role, bool],
+    available: Mapping[Role, bool],
     jobs: int,
     cache: PhaseCache | None = None,
     allow_outside: bool = False,
@@ -81,17 +84,18 @@ async def run_batch(
             current_report.set(stem)
             started = time.monotonic()
             try:
-                result = await abuild_report(
+                index_cache = cache_folder(settings, out_dir) / "sources" if cache else None
+                inputs = await asyncio.to_thread(
+                    read_inputs,
                     path,
-                    out_dir,
                     settings,
                     available=available,
-                    shared=shared,
                     allow_outside=allow_outside,
-                    stem=stem,
+                    index_cache=index_cache,
                 )
+                result = await abuild_report(inputs, out_dir, settings, shared=shared, stem=stem)
             except ReportingError as exc:
-                status = "invalid" if isinstance(exc, InputError) else "failed"
+                status: Status = "invalid" if isinstance(exc, InputError) else "failed"
                 return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)
             except Exception as exc:  # a bug in one report must not cost the others theirs
                 detail = f"internal error: {type(exc).__name__}: {exc}"

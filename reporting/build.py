@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +78,16 @@ class Resources:
     use_cache: bool = True
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What the first three stages found: the outline, its sources, which providers are up."""
+
+    outline_path: Path
+    outline: Outline
+    grounding: Grounding
+    available: Mapping[Role, bool]
+
+
 def build_report(
     outline_path: Path,
     out_dir: Path,
@@ -93,68 +102,76 @@ def build_report(
     allow_outside: bool = False,
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
+    # Stages 1-3 run before the event loop starts, so Ctrl-C stops a slow preflight or a large
+    # PDF at once (a worker thread would hold the loop's shutdown until it finished).
+    inputs = read_inputs(
+        outline_path,
+        settings,
+        available=available,
+        allow_outside=allow_outside,
+        index_cache=cache_folder(settings, out_dir) / "sources" if use_cache else None,
+        check=lambda outline: check_refresh(outline, refresh),
+    )
+    own = Resources(models, sleep, use_cache)
     return asyncio.run(
-        abuild_report(
-            outline_path,
-            out_dir,
-            settings,
-            available=available,
-            own=Resources(models, sleep, use_cache),
-            refresh=refresh,
-            observer=observer,
-            allow_outside=allow_outside,
-        )
+        abuild_report(inputs, out_dir, settings, own=own, refresh=refresh, observer=observer)
     )
 
 
-async def abuild_report(
+def read_inputs(
     outline_path: Path,
-    out_dir: Path,
     settings: Settings,
     *,
     available: Mapping[Role, bool] | None = None,
-    shared: CallContext | None = None,
-    own: Resources = Resources(),
-    refresh: frozenset[str] = frozenset(),
-    observer: Observer | None = None,
     allow_outside: bool = False,
-    stem: str | None = None,
-) -> BuildResult:
-    """One build, stage by stage; `report batch` runs many of these with a shared context."""
-    use_cache = shared.cache is not None if shared else own.use_cache
-
-    # 1. Outline: every problem of the file at once; nothing runs for an invalid outline.
+    index_cache: Path | None = None,
+    check: Callable[[Outline], object] | None = None,
+) -> Inputs:
+    """Stages 1-3 of a build, and of `report plan` and `report compare`: no model is called."""
+    # 1. Outline: every problem of the file at once, then the command's own checks of it
+    # (--refresh, --sections); nothing runs for an invalid outline.
     outline = load_outline(outline_path)
-    check_refresh(outline, refresh)
+    if check is not None:
+        check(outline)
 
     # 2. Sources: read, chunked and searched per section; a bad one is an outline error.
-    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
-    grounding = await asyncio.to_thread(
-        functools.partial(
-            ground_outline,
-            outline,
-            outline_path,
-            top_k=settings.sources_top_k,
-            allow_outside=allow_outside,
-            index_cache=index_cache,
-        )
+    grounding = ground_outline(
+        outline,
+        outline_path,
+        top_k=settings.sources_top_k,
+        allow_outside=allow_outside,
+        index_cache=index_cache,
     )
 
     # 3. Availability: each provider checked once; an unavailable primary is routed around.
     if available is None:
-        available = await asyncio.to_thread(preflight, settings)
+        available = preflight(settings)
+    return Inputs(outline_path, outline, grounding, available)
 
-    # 4. Plan: who writes every step, and the cloud calls reserved for them.
-    plan = make_plan(outline, settings, available, grounding.relevance())
 
-    # 5. Execute: sections side by side, then the abstract.
+async def abuild_report(
+    inputs: Inputs,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    shared: CallContext | None = None,
+    own: Resources = Resources(),
+    refresh: frozenset[str] = frozenset(),
+    observer: Observer | None = None,
+    stem: str | None = None,
+) -> BuildResult:
+    """Stages 4-6 of a build; `report batch` runs many of these with one shared context."""
+    outline, grounding = inputs.outline, inputs.grounding
     async with _calls(settings, out_dir, shared, own) as context:
+        # 4. Plan: who writes every step, and the cloud calls reserved for them.
+        plan = make_plan(outline, settings, inputs.available, grounding.relevance())
+
+        # 5. Execute: sections side by side, then the abstract.
         report = await execute(plan, outline, grounding, context.with_report(observer, refresh))
 
     # 6. Write: Markdown, DOCX and manifest together, or none of them (pandoc in a thread).
-    return await asyncio.to_thread(
-        write_report, report, outline_path, out_dir, settings, stem or outline_path.stem
-    )
+    path = inputs.outline_path
+    return await asyncio.to_thread(write_report, report, path, out_dir, settings, stem or path.stem)
 
 
 def plan_report(
@@ -164,13 +181,9 @@ def plan_report(
     allow_outside: bool = False,
 ) -> tuple[Outline, Grounding, Plan]:
     """The first four stages of a build, which `report plan` shows: no model is called."""
-    outline = load_outline(outline_path)
-    grounding = ground_outline(
-        outline, outline_path, top_k=settings.sources_top_k, allow_outside=allow_outside
-    )
-    if available is None:
-        available = preflight(settings)
-    return outline, grounding, make_plan(outline, settings, available, grounding.relevance())
+    inputs = read_inputs(outline_path, settings, available=available, allow_outside=allow_outside)
+    outline, grounding = inputs.outline, inputs.grounding
+    return outline, grounding, make_plan(outline, settings, inputs.available, grounding.relevance())
 
 
 def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:
@@ -187,7 +200,7 @@ def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:
 async def _calls(
     settings: Settings, out_dir: Path, shared: CallContext | None, own: Resources
 ) -> AsyncIterator[CallContext]:
-    """The shared context, or one of this build's own, closed when the build is done."""
+    """The shared context, or one of this build's own; what it opened is closed at the end."""
     if shared is not None:
         yield shared
         return
@@ -196,7 +209,8 @@ async def _calls(
     try:
         yield context
     finally:
-        await context.models.aclose()
+        if own.models is None:  # models a caller gave are the caller's to close
+            await context.models.aclose()
         if cache is not None:
             cache.close()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reporting.build import read_inputs
 from reporting.compare.recommend import pair_to_dict, routing_file_text
 from reporting.compare.run import (
     ComparePlan,
@@ -22,15 +24,13 @@ from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Sleep
 from reporting.logs import redact
 from reporting.observe.manifest import file_sha256, package_versions
-from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
 from reporting.render.compare import render_compare
 from reporting.render.outputs import safe_stem, staged
-from reporting.routing.availability import preflight
 from reporting.routing.records import providers_record
 from reporting.routing.roles import Role
 from reporting.settings import Settings
-from reporting.sources.grounding import Grounding, ground_outline
+from reporting.sources.grounding import Grounding
 
 COMPARE_VERSION = 1
 COMPARE_SUFFIX = ".compare.json"
@@ -64,7 +64,7 @@ def compare_record(
         "versions": package_versions(),
         "outline": {
             "path": str(outline_path),
-            "sha256": file_sha256(outline_path),
+            "sha256": run.outline.sha256 or file_sha256(outline_path),
             "title": run.outline.title,
         },
         "started_at": run.started_at.isoformat(),
@@ -110,24 +110,22 @@ def prepare_compare(
     judge: bool = False,
     allow_outside: bool = False,
     use_cache: bool = True,
-    available: dict[Role, bool] | None = None,
+    available: Mapping[Role, bool] | None = None,
 ) -> Prepared:
     """Load the outline, read its sources and plan the comparison; no model is called."""
-    outline = load_outline(outline_path)
     chosen_phases = parse_phases(phases)
-    chosen_sections = parse_sections(sections, outline)
-    index_cache = cache_folder(settings, out_dir) / "sources" if use_cache else None
-    grounding = ground_outline(
-        outline,
+    inputs = read_inputs(
         outline_path,
-        top_k=settings.sources_top_k,
+        settings,
+        available=available,
         allow_outside=allow_outside,
-        index_cache=index_cache,
+        index_cache=cache_folder(settings, out_dir) / "sources" if use_cache else None,
+        check=lambda outline: parse_sections(sections, outline),
     )
-    if available is None:
-        available = preflight(settings)
+    outline, grounding = inputs.outline, inputs.grounding
+    chosen_sections = parse_sections(sections, outline)
     plan = plan_compare(
-        outline, settings, grounding, chosen_phases, chosen_sections, judge, available
+        outline, settings, grounding, chosen_phases, chosen_sections, judge, inputs.available
     )
     return Prepared(outline_path, outline, grounding, plan)
 

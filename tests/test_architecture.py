@@ -62,13 +62,17 @@ def test_every_test_the_page_names_exists() -> None:
     text = ARCHITECTURE.read_text(encoding="utf-8")
     named: list[tuple[str, str | None]] = []
     file = ""
-    # `test_x.py::test_y` names a test; a following `::test_z` is another test of the same file.
-    for found in re.finditer(r"`(test_\w+\.py)(?:::(\w+))?`|`::(\w+)`", text):
+    # `test_x.py::test_y` names a test; a following `::test_z` is another test of the same file;
+    # `tests/dir/test_x.py` names a file by its path.
+    pattern = r"`((?:tests/(?:\w+/)*)?test_\w+\.py)(?:::(\w+))?`|`::(\w+)`"
+    for found in re.finditer(pattern, text):
         file = found[1] or file
         named.append((file, found[2] or found[3]))
     assert len(named) > 40
     for file, test in named:
-        [path] = (ROOT / "tests").rglob(file)  # tests follow the package tree
+        # A bare name is found wherever it is in the tree the tests follow; a path, there only.
+        [path] = [ROOT / file] if "/" in file else (ROOT / "tests").rglob(file)
+        assert path.is_file(), file
         source = path.read_text(encoding="utf-8")
         if test is not None:
             assert re.search(rf"^(?:async )?def {test}\(", source, re.M), f"{file}::{test}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.messages import BaseMessage
@@ -106,7 +106,7 @@ def plan_compare(
     phases: Sequence[CompilationPhase],
     sections: frozenset[str | None] | None,
     judge: bool,
-    available: dict[Role, bool] | None = None,
+    available: Mapping[Role, bool] | None = None,
 ) -> ComparePlan:
     """Choose the pairs that fit under MAX_CLOUD_CALLS, in plan order, then their inputs."""
     if available is not None and not all(available.values()):

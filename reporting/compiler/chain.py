@@ -7,7 +7,7 @@ length).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.messages import BaseMessage
@@ -36,20 +36,37 @@ class PhaseCall:
 WritePhase = Callable[[PhaseCall], Awaitable[str | None]]
 
 
-async def write_section(
-    outline: Outline, section: Section, given: Sequence[Chunk], write: WritePhase
-) -> str | None:
-    """Walk one section through its phases; the last text written (None if none was)."""
+def section_chain(
+    outline: Outline, section: Section, given: Sequence[Chunk]
+) -> Generator[PhaseCall, str | None, str | None]:
+    """The loop itself: yields each phase's call, is sent its text (None stops it there).
+
+    A generator, so the async build and compare and the synchronous cost estimate all drive
+    the same loop; it returns the last text written (None if none was).
+    """
     previous: str | None = None
     for phase in SECTION_PHASES:
         messages = section_messages(phase, outline, section, previous, given)
-        text = await write(
-            PhaseCall(phase, messages, max_output_tokens(phase, section.target_words))
-        )
+        tokens = max_output_tokens(phase, section.target_words)
+        text = yield PhaseCall(phase, messages, tokens)
         if text is None:
             break
         previous = text
     return previous
+
+
+async def write_section(
+    outline: Outline, section: Section, given: Sequence[Chunk], write: WritePhase
+) -> str | None:
+    """Walk one section through its phases with an async writer; the last text written."""
+    chain = section_chain(outline, section, given)
+    try:
+        call = next(chain)
+        while True:
+            call = chain.send(await write(call))
+    except StopIteration as done:
+        last: str | None = done.value
+        return last
 
 
 def abstract_call(outline: Outline, refined: list[SectionText]) -> PhaseCall:

@@ -51,18 +51,14 @@ class CallContext:
         limits: ProviderLimits | None = None,
         cache: PhaseCache | None = None,
         sleep: Sleep = asyncio.sleep,
-        observer: Observer | None = None,
-        refresh: frozenset[str] = frozenset(),
     ) -> CallContext:
-        """A context with fresh models and limits unless given ones to share."""
+        """A context with fresh models and limits unless given ones to share; for no report yet."""
         return cls(
             settings,
             models or ChatModels(settings),
             limits or ProviderLimits(settings),
             cache,
             sleep,
-            observer,
-            refresh,
         )
 
     def with_report(

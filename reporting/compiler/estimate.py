@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from reporting.compiler.chain import PhaseCall, abstract_call, write_section
+from reporting.compiler.chain import abstract_call, section_chain
 from reporting.compiler.prompts import (
     ABSTRACT_INPUT_WORDS,
     ABSTRACT_WORDS,
@@ -108,19 +107,17 @@ def _step_messages(
     """Every step's messages, built by the loop a build runs; each phase writes a placeholder."""
     messages: dict[tuple[str | None, CompilationPhase], list[BaseMessage]] = {}
 
-    async def section(one: Section) -> None:
-        async def write(call: PhaseCall) -> str:
-            messages[one.id, call.phase] = call.messages
-            # The next phase reads a text as long as this one is expected to write.
-            return _placeholder(_expected_words(call.phase, one.target_words))
-
-        await write_section(outline, one, grounding.for_section(one.id).chunks, write)
-
-    async def every_section() -> None:
-        for one in outline.walk():
-            await section(one)
-
-    asyncio.run(every_section())
+    for section in outline.walk():
+        chain = section_chain(outline, section, grounding.for_section(section.id).chunks)
+        # Each phase is answered with a placeholder as long as it is expected to write.
+        call = next(chain)
+        while True:
+            messages[section.id, call.phase] = call.messages
+            words = _expected_words(call.phase, section.target_words)
+            try:
+                call = chain.send(_placeholder(words))
+            except StopIteration:
+                break
     sections = list(outline.walk())
     share = min(ABSTRACT_INPUT_WORDS // max(1, len(sections)), 200)
     parts = [SectionText(s.id, s.title, _placeholder(share)) for s in sections]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.chain import PhaseCall, abstract_call, write_section
@@ -23,7 +23,7 @@ from reporting.phases import CompilationPhase
 from reporting.routing.plan import Plan
 from reporting.routing.roles import Reason, Role
 from reporting.sources.citations import CitationRegistry, attribute, check_citations
-from reporting.sources.grounding import NO_SOURCES, Grounding
+from reporting.sources.grounding import Grounding
 
 
 def _now() -> dt.datetime:
@@ -40,15 +40,13 @@ class CompiledReport:
     metrics: Metrics
     started_at: dt.datetime
     finished_at: dt.datetime
-    grounding: Grounding = NO_SOURCES
-    citations: CitationRegistry = field(default_factory=CitationRegistry)
-    bodies: dict[str, str] = field(default_factory=dict)  # refined text, citations renumbered
+    grounding: Grounding
+    citations: CitationRegistry
+    bodies: dict[str, str]  # refined text, citations renumbered across the report
 
     def body(self, section_id: str) -> str:
         """The refined text of a section, its citations numbered across the whole report."""
-        if section_id in self.bodies:
-            return self.bodies[section_id]
-        return self._text(section_id, CompilationPhase.REFINE)
+        return self.bodies[section_id]
 
     def written_by(self, section_id: str) -> list[StepResult]:
         """The results of a section's DRAFT, EXPAND and REFINE, in that order."""

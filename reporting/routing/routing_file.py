@@ -123,7 +123,7 @@ def _describe(error: Mapping[str, Any]) -> str:
         message = f"expected a mapping of section type → role, got {_kind(error['input'])}"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-    return with_place(tuple(error["loc"]), message)
+    return with_place(tuple(error["loc"]), message, lists=False)  # keys only, no lists
 
 
 def _folded_twice(data: Mapping[Any, Any], what: str) -> list[str]:

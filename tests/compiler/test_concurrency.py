@@ -7,6 +7,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from loopback import Fault, OllamaServer, OpenAIServer, always
 from typer.testing import CliRunner
 
 import reporting.batch
-from reporting.build import build_report
+from reporting.build import Inputs, build_report
 from reporting.cli import app
 from reporting.compiler.models import ChatModels
 from reporting.settings import Settings, load_settings
@@ -166,10 +167,10 @@ def test_batch_isolates_a_failing_report(
 def test_batch_isolates_an_internal_error(hybrid_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real = reporting.batch.abuild_report
 
-    async def buggy(path: Path, *args: Any, **kwargs: Any) -> Any:
-        if path.name == "report1.yaml":
+    async def buggy(inputs: Inputs, *args: Any, **kwargs: Any) -> Any:
+        if inputs.outline_path.name == "report1.yaml":
             raise ValueError("a bug met in report 1")
-        return await real(path, *args, **kwargs)
+        return await real(inputs, *args, **kwargs)
 
     hybrid_env.setattr(reporting.batch, "abuild_report", buggy)
     _write_outlines(tmp_path / "outlines", 2)
@@ -218,4 +219,39 @@ def test_ctrl_c_stops_cleanly_with_exit_130(
     assert process.returncode == 130
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
+    assert report_files(out) == []
+
+
+def test_ctrl_c_stops_a_hanging_preflight_at_once(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path
+) -> None:
+    # A cloud server that takes the connection and never answers: preflight waits for it.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    hybrid_env.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{silent.getsockname()[1]}/v1")
+    out = tmp_path / "out"
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reporting", "build", str(outline_file), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        connected, _ = silent.accept()  # the preflight's request has reached the silent server
+        process.send_signal(signal.SIGINT)
+        # Exit comes before the preflight's own 5 s timeout could have ended the wait.
+        try:
+            _, stderr = process.communicate(timeout=4)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            pytest.fail("Ctrl-C did not stop the build while its preflight waited")
+        connected.close()
+    finally:
+        silent.close()
+    assert process.returncode == 130
+    assert "interrupted" in stderr
+    assert "PREFLIGHT" not in stderr  # no verdict was reached, or logged after the interrupt
     assert report_files(out) == []

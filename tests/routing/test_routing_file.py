@@ -177,6 +177,8 @@ def test_a_broken_file_is_an_error_even_with_hybrid_off() -> None:
             "DRAFT:\n  chapter: primary\n",
             f"DRAFT.chapter: unknown section type; use one of {TYPE_LIST}",
         ),
+        # A number is a key here, not a list index: `DRAFT.1`, never `DRAFT[1]`.
+        ("DRAFT:\n  1: primary\n", f"DRAFT.1: unknown section type; use one of {TYPE_LIST}"),
         (
             "DRAFFT:\n  results: primary\n",
             "DRAFFT: unknown phase (did you mean 'DRAFT'?); use one of DRAFT, EXPAND, REFINE",
