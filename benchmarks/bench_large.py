@@ -13,9 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_build import servers, settings_for, write_outline
+from bench_build import AVAILABLE, fake_factory, servers, settings_for, write_outline
 
 from reporting.build import build_report
+from reporting.compiler.models import ChatModels
+from reporting.settings import load_settings
 
 
 def large_build(folder: Path, sections: int) -> list[tuple[str, str, str]]:
@@ -41,6 +43,28 @@ def large_build(folder: Path, sections: int) -> list[tuple[str, str, str]]:
     ]
 
 
+def large_build_fakes(folder: Path, sections: int) -> list[tuple[str, str, str]]:
+    """The same build with in-process fake models: what our own code costs, clients aside."""
+    outline = write_outline(folder, sections, name="fakes")
+    settings = load_settings(
+        _env_file=None, vra_hybrid_mode=True, openai_api_key="sk-bench", max_cloud_calls=10_000
+    )
+    models = ChatModels(settings, fake_factory)
+    started = time.perf_counter()
+    result = build_report(
+        outline, folder / "fakes", settings, models=models, available=AVAILABLE, use_cache=False
+    )
+    seconds = time.perf_counter() - started
+    calls = len(result.report.results)
+    return [
+        (
+            f"{sections} sections, in-process fake models (our code only): build per call",
+            f"{seconds / calls * 1000:.2f} ms",
+            f"{calls} calls in {seconds:.2f} s, load to written files",
+        )
+    ]
+
+
 def main() -> None:
     """Print the row of the README's speed table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -49,6 +73,7 @@ def main() -> None:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     with tempfile.TemporaryDirectory() as temp:
         rows = large_build(Path(temp), args.sections)
+        rows += large_build_fakes(Path(temp), args.sections)
     for measure, ratio, detail in rows:
         print(f"| {measure} | {ratio} | {detail} |")
 

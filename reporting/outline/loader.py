@@ -123,8 +123,11 @@ def load_outline(path: Path) -> Outline:
                 f"{exc.start}); save the file as UTF-8"
             ],
         ) from None
+    # Parsed once: the node tree is measured before anything is built from it.
+    loader: UniqueKeyLoader | None = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = UniqueKeyLoader(text)  # a SafeLoader subclass; it refuses control characters
+        root = loader.get_single_node()
         nodes, chars = expanded_size(root) if root is not None else (0, 0)
         if nodes > MAX_OUTLINE_NODES or chars > MAX_OUTLINE_CHARS:
             raise OutlineError(
@@ -134,7 +137,7 @@ def load_outline(path: Path) -> Outline:
                     f"(limits {MAX_OUTLINE_NODES:,} and {MAX_OUTLINE_CHARS:,}; aliases?); refused"
                 ],
             )
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass
+        data = loader.construct_document(root) if root is not None else None
     except RecursionError:
         raise OutlineError(name, ["the outline is nested too deeply to read"]) from None
     except yaml.MarkedYAMLError as exc:
@@ -145,6 +148,9 @@ def load_outline(path: Path) -> Outline:
         raise OutlineError(name, [f"invalid YAML: {exc}"]) from None
     except ValueError as exc:  # a well-formed but impossible value, e.g. date: 2026-02-30
         raise OutlineError(name, [f"invalid value (an impossible date?): {exc}"]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     outline = parse_outline(data, name)
     outline._sha256 = hashlib.sha256(raw).hexdigest()  # the manifest's record of the input
     return outline
