@@ -39,9 +39,13 @@ class Settings(BaseSettings):
     primary_provider: str = Field(
         "", description="High-reasoning provider: REPORT_PROVIDER, else openai."
     )
-    primary_model: str = Field("gpt-4o", description="Model of the primary provider.")
+    primary_model: str = Field(
+        "gpt-4o", description="Model of the primary provider; unset: the provider's own."
+    )
     secondary_provider: str = Field("local", description="High-volume provider (local = Ollama).")
-    secondary_model: str = Field("llama3:8b", description="Model of the secondary provider.")
+    secondary_model: str = Field(
+        "llama3:8b", description="Model of the secondary provider; unset: the provider's own."
+    )
     max_cloud_calls: int = Field(15, ge=0, description="Cloud requests allowed per report.")
     request_timeout: float = Field(120.0, gt=0, description="Seconds allowed per request.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
@@ -122,6 +126,12 @@ class Settings(BaseSettings):
             object.__setattr__(self, "primary_provider", normalise_provider(name))
         except ValueError as exc:
             raise ValueError(f"PRIMARY_PROVIDER: {exc}") from None
+        # An unset model is the provider's own (the embedded kind: its GGUF file), never another
+        # kind's default that would be shown in every log line but never loaded.
+        for role in ("primary", "secondary"):
+            if f"{role}_model" not in self.model_fields_set:
+                kind = registry.provider(getattr(self, f"{role}_provider"))
+                object.__setattr__(self, f"{role}_model", kind.default_model(self))
         return self
 
     @property

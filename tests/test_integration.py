@@ -127,7 +127,8 @@ def test_both_providers_failing_exits_1_and_writes_nothing(
     out = tmp_path / "out"
     code, _, stderr = _build(outline_file, out)
     assert code == 1
-    assert "Event=FALLBACK_FAILED" in stderr or "Event=FAILED" in stderr
+    assert "Event=FALLBACK_FAILED" in stderr
+    assert "Event=FAILED" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("error (generation failed): ")
     assert "Traceback" not in stderr
     assert report_files(out) == []

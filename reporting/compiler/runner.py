@@ -235,8 +235,15 @@ class StepRunner:
             await self._attempt(step, spec, messages, max_tokens, title, result)
         except (ProviderError, CostLimitExceededError) as exc:  # a cloud secondary may be capped
             result.errors.append(f"{spec.label}: {exc}")
-            event = "FALLBACK_FAILED" if result.fallback else "FAILED"
-            hybrid(**_label(step), Event=event, Provider=spec.label, Error=exc)
+            # The secondary is the last resort, whether the step fell back to it or was planned
+            # on it: its failure is FALLBACK_FAILED either way (After= says what came before).
+            hybrid(
+                **_label(step),
+                Event="FALLBACK_FAILED",
+                Provider=spec.label,
+                After=result.fallback,
+                Error=exc,
+            )
             self.stopped = True
             self._tell("failed", step, result)
             raise GenerationError(f"{step.label} failed: {'; '.join(result.errors)}") from None

@@ -49,6 +49,10 @@ class Provider(Protocol):
         """Whether the abstract stays on the primary when this kind is the primary."""
         ...
 
+    def default_model(self, settings: Settings) -> str:
+        """The model used when PRIMARY_MODEL/SECONDARY_MODEL is not set: what really runs."""
+        ...
+
     def chat_model(
         self, model: str, settings: Settings, resources: AsyncExitStack | None = None
     ) -> BaseChatModel:

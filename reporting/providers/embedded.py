@@ -69,6 +69,11 @@ class EmbeddedProvider:
     cloud = False
     abstract_on_primary = True
 
+    def default_model(self, settings: Settings) -> str:
+        """The name of the GGUF file that will run, so logs and manifests name what ran."""
+        path = settings.embedded_model_path or default_model_path()
+        return path.name.removesuffix(".gguf") if path else "embedded"
+
     def chat_model(
         self, model: str, settings: Settings, resources: AsyncExitStack | None = None
     ) -> BaseChatModel:

@@ -43,6 +43,10 @@ class OllamaProvider:
     # the attribute instead of naming a kind.
     abstract_on_primary = False
 
+    def default_model(self, settings: Settings) -> str:
+        """llama3:8b, the model the README tells Ollama users to pull."""
+        return "llama3:8b"
+
     def chat_model(
         self, model: str, settings: Settings, resources: AsyncExitStack | None = None
     ) -> BaseChatModel:

@@ -24,6 +24,10 @@ class OpenAIProvider:
     cloud = True
     abstract_on_primary = True
 
+    def default_model(self, settings: Settings) -> str:
+        """gpt-4o."""
+        return "gpt-4o"
+
     def chat_model(
         self, model: str, settings: Settings, resources: AsyncExitStack | None = None
     ) -> BaseChatModel:

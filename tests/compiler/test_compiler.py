@@ -165,7 +165,8 @@ def test_both_failing_raises_and_writes_nothing(
             use_cache=False,
         )
     assert not out.exists() or not any(out.iterdir())
-    assert "Event=FALLBACK_FAILED" in caplog.text or "Event=FAILED" in caplog.text
+    assert "Event=FALLBACK_FAILED" in caplog.text
+    assert "Event=FAILED" not in caplog.text
 
 
 def test_missing_api_key_is_a_config_error_before_any_call(outline_file: Path) -> None:

@@ -17,6 +17,7 @@ from reporting.providers import embedded_chat
 from reporting.providers.embedded import default_model_path
 from reporting.providers.embedded_chat import ChatEmbedded, to_llama_messages
 from reporting.providers.embedded_text import clean_completion
+from reporting.settings import load_settings
 
 SKY = [SystemMessage("Answer in one short sentence."), HumanMessage("What colour is the sky?")]
 GRASS = [SystemMessage("Answer in one short sentence."), HumanMessage("What colour is grass?")]
@@ -298,3 +299,22 @@ def test_messages_map_to_template_roles() -> None:
 )
 def test_clean_completion(raw: str, prompt: str, expected: str) -> None:
     assert clean_completion(raw, prompt) == expected
+
+
+def test_an_unset_model_names_the_gguf_that_runs(tmp_path: Path) -> None:
+    shipped = load_settings(_env_file=None, secondary_provider="embedded")
+    assert shipped.secondary_model == "SmolLM2-135M-Instruct.Q4_1"
+    own = tmp_path / "tiny-model.Q8_0.gguf"
+    own.write_bytes(b"GGUF")
+    chosen = load_settings(
+        _env_file=None, secondary_provider="embedded", embedded_model_path=str(own)
+    )
+    assert chosen.secondary_model == "tiny-model.Q8_0"
+    # A model that is set stays as written; each kind has its own default otherwise.
+    named = load_settings(_env_file=None, secondary_provider="embedded", secondary_model="mine")
+    assert named.secondary_model == "mine"
+    local_primary = load_settings(_env_file=None, primary_provider="local")
+    assert (local_primary.primary_model, local_primary.secondary_model) == (
+        "llama3:8b",
+        "llama3:8b",
+    )

@@ -44,6 +44,9 @@ class FakeKind:
             usage = {"input_tokens": 10, "output_tokens": 8, "total_tokens": 18}
             yield AIMessage(text, usage_metadata=usage)
 
+    def default_model(self, settings: Settings) -> str:
+        return f"{self.names[0]}-1"
+
     def chat_model(
         self, model: str, settings: Settings, resources: AsyncExitStack | None = None
     ) -> BaseChatModel:
