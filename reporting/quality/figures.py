@@ -16,6 +16,11 @@ identifier holding digits (p99, us-east-1, Q3, v7, EJB-8). Normalisation:
   checks against the facts more often than it misleads, and converting units is guesswork;
 - identifiers are compared without case, hyphens and underscores ("SEV-1" = "sev1").
 
+Support (`FigureIndex.supports`): a bare number or year is found in any given figure of that
+value (a percentage's, an amount's or a date's year too: "80% complete" supports "80"); a
+percentage needs a given percentage, an amount the same amount (in its currency, or bare); a date
+a given date saying at least as much, or the same day and month with its year given elsewhere.
+
 Not figures: list numbering at a line's start ("1." "2)"), section numbers ("section 2.1",
 "sections 2 and 3", "§3"), citation markers ("[2]", "[1, 3]"), URLs, code, ordinal words
 ("first"), and the word "one" standing alone, which is far more often a pronoun ("the one risk")
