@@ -12,12 +12,13 @@ section's target.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from reporting.phases import CompilationPhase
-from reporting.quality.figures import Figure, FigureIndex, extract
+from reporting.quality.figures import Figure, FigureIndex, given_figures, text_figures
 from reporting.quality.given import Given, word_grams
 from reporting.sources.citations import check_citations as keep_given_citations
 from reporting.text import one_line, sentence_key, stopwords
@@ -81,6 +82,8 @@ _HEADING_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+\S|(?:\*\*|__)[^*_\n]+(?:
 _MARKS = re.compile(r"^[ \t>]*(?:[-*+][ \t]+|\(?\d{1,3}[.)][ \t]+|#{1,6}[ \t]+)?|[*_`]+")
 _CITATION_GROUP = re.compile(r"\[\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\](?!\()")
 _WORD = re.compile(r"\w")
+_WORD_TOKEN = re.compile(r"\S*\w\S*")
+_LINE_MARKS = re.compile(r"^[ \t>]*(?:[-*+]|\(?\d{1,3}[.)]|#{1,6})[ \t]+", re.M)
 
 
 @dataclass(frozen=True)
@@ -103,21 +106,51 @@ class Block:
     items: tuple[str, ...]
 
 
-@dataclass(frozen=True)
 class Reading:
-    """A text read once for every check: sentences, figures, blocks and words."""
+    """A text read once for every check: sentences, figures, blocks and words, each on demand."""
 
-    sentences: tuple[Sentence, ...]
-    figures: tuple[Figure, ...]
-    blocks: tuple[Block, ...]
-    words: int
+    def __init__(self, text: str) -> None:
+        """Read nothing yet: each part is made when a check first asks for it."""
+        self.text = text
+
+    @cached_property
+    def sentences(self) -> tuple[Sentence, ...]:
+        """The sentences and list items, in order."""
+        return _sentences(self.text)
+
+    @cached_property
+    def figures(self) -> tuple[Figure, ...]:
+        """Every figure, in order."""
+        return text_figures(self.text)
+
+    @cached_property
+    def blocks(self) -> tuple[Block, ...]:
+        """The blocks between blank lines."""
+        return _blocks(self.text)
+
+    @cached_property
+    def words(self) -> int:
+        """Words without Markdown marks and citations."""
+        return count_words(self.text)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        """Where each sentence starts, for bisection."""
+        return [sentence.start for sentence in self.sentences]
 
     def sentence_at(self, offset: int) -> Sentence | None:
         """The sentence holding this offset of the text."""
-        for sentence in self.sentences:
-            if sentence.start <= offset < sentence.end:
-                return sentence
+        index = bisect_right(self._starts, offset) - 1
+        if index >= 0 and offset < self.sentences[index].end:
+            return self.sentences[index]
         return None
+
+    def figures_in(self, sentence: Sentence) -> list[Figure]:
+        """The figures that stand in this sentence."""
+        starts = [figure.start for figure in self.figures]
+        first = bisect_left(starts, sentence.start)
+        last = bisect_left(starts, sentence.end)
+        return list(self.figures[first:last])
 
 
 def plain(text: str) -> str:
@@ -132,18 +165,14 @@ def bare(text: str) -> str:
 
 def count_words(text: str) -> int:
     """Words of a text without Markdown marks and citations: tokens with a letter or digit."""
-    text = _CITATION_GROUP.sub(" ", text)
-    return sum(1 for token in _MARKS.sub("", text).split() if _WORD.search(token))
-
-
-def _count_words_lines(text: str) -> int:
-    """Words of a block, each line's marks removed."""
-    return sum(count_words(line) for line in text.split("\n"))
+    return len(_WORD_TOKEN.findall(_LINE_MARKS.sub("", _CITATION_GROUP.sub(" ", text))))
 
 
 def _cited(text: str) -> tuple[int, ...]:
     """The source numbers a sentence cites, in order, once each."""
     numbers: list[int] = []
+    if "[" not in text:
+        return ()
     for group in _CITATION_GROUP.findall(text):
         for part in group.split(","):
             if int(part) not in numbers:
@@ -179,7 +208,7 @@ def _blocks(text: str) -> tuple[Block, ...]:
             blocks.append(Block("code", part, 0, ()))
             continue
         items = tuple(plain(line) for line in lines if _LIST_LINE.match(line))
-        words = _count_words_lines(part)
+        words = count_words(part)
         if items and len(items) >= (len(lines) + 1) // 2:
             kind = "list"
         elif all(_HEADING_LINE.match(line) for line in lines):
@@ -193,7 +222,7 @@ def _blocks(text: str) -> tuple[Block, ...]:
 @lru_cache(maxsize=32)
 def read(text: str) -> Reading:
     """Read a text once; every check of the same text shares the reading."""
-    return Reading(_sentences(text), tuple(extract(text)), _blocks(text), count_words(text))
+    return Reading(text)
 
 
 # --- messages ----------------------------------------------------------------------------------
@@ -233,12 +262,14 @@ def _fact_sentences(given: Given) -> tuple[_FactSentence, ...]:
         return cached
     found: list[_FactSentence] = []
     for fact in (*given.points, given.brief, *given.chunks, given.previous or ""):
+        figures = [f for f in given_figures(fact) if f.kind != "identifier"]
+        if not figures:
+            continue
         for sentence in _sentences(fact):
-            figures = tuple(extract(sentence.text))
-            if any(f.kind != "identifier" for f in figures):
-                found.append(
-                    _FactSentence(sentence.text, frozenset(_content(sentence.text)), figures)
-                )
+            inside = tuple(f for f in figures if sentence.start <= f.start < sentence.end)
+            if inside:
+                words = frozenset(_content(sentence.text))
+                found.append(_FactSentence(sentence.text, words, inside))
     result = tuple(found)
     given._cache["fact_sentences"] = result
     return result
@@ -296,11 +327,7 @@ def check_cited_figures(text: str, given: Given) -> CheckResult:
         cited = [n for n in sentence.cited if 1 <= n <= len(given.chunks)]
         if not cited:
             continue
-        figures = [
-            f
-            for f in reading.figures
-            if sentence.start <= f.start < sentence.end and f.kind != "identifier"
-        ]
+        figures = [f for f in reading.figures_in(sentence) if f.kind != "identifier"]
         indexes = [given.chunk_figures(n) for n in cited]
         wrong = [f for f in figures if not any(index.supports(f) for index in indexes)]
         if not wrong:
@@ -325,7 +352,11 @@ def _like(wrong: Sequence[Figure], indexes: Sequence[FigureIndex]) -> list[Figur
 
 def check_citations(text: str, given: Given) -> CheckResult:
     """Every citation [n] names a source the call was given (the compiler removes the others)."""
-    _, _, removed = keep_given_citations(text, len(given.chunks))  # the compiler's own count
+    given_count = len(given.chunks)
+    if not any(not 1 <= n <= given_count for s in read(text).sentences for n in s.cited):
+        return CheckResult(CITATIONS)
+    # The compiler's own count decides: a "[7]" in code or a link is no citation.
+    _, _, removed = keep_given_citations(text, given_count)
     if not removed:
         return CheckResult(CITATIONS)
     findings = []
@@ -341,9 +372,16 @@ def check_citations(text: str, given: Given) -> CheckResult:
     return CheckResult(CITATIONS, tuple(findings))
 
 
+_ECHO_WORDS = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")  # as `word_grams` splits words
+
+
 def check_echo(text: str, given: Given) -> CheckResult:
     """The text repeats the prompt's own instructions (the facts the prompt holds aside)."""
     instructions = given.instruction_grams
+    # The usual case, decided by looking for the few instruction runs in the text's words.
+    words = f" {' '.join(_ECHO_WORDS.findall(text.casefold()))} "
+    if sum(f" {gram} " in words for gram in instructions) < ECHO_MIN_GRAMS:
+        return CheckResult(ECHO)
     findings = []
     for sentence in read(text).sentences:
         shared = word_grams(sentence.text) & instructions
@@ -353,40 +391,51 @@ def check_echo(text: str, given: Given) -> CheckResult:
     return CheckResult(ECHO, tuple(findings))
 
 
-# The prompt's scaffolding, wherever in a paragraph it stands.
-_LEAKS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for _, pattern in (
-        ("a source label", r"\[\s*\d{1,3}\s*\]\s*\(source:[^)\n]*\)?|\(source:\s*[^)\n]*\)"),
-        ("the sources' heading", r"\bnumbered sources:"),
-        (
-            "a remark about the rewriting",
-            r"\bhere(?:'s| is| are)\s+(?:a|an|the|my|your)\s+(?:\w+\s+){0,3}?"
-            r"(?:version|draft|rewrite|text|plan|abstract|summary)\b",
-        ),
-        ("an instruction", r"\brewrite\s+(?:this|the)\s+(?:draft|text|section|plan)\b"),
-        ("an instruction", r"\breply with\b|\bfollow this plan\b|\bwith no additional edits\b"),
-        (
-            "an instruction",
-            r"\b(?:must|should)?\s*(?:write|use|give)\s+(?:\d+|[a-z]+)\s+to\s+(?:\d+|[a-z]+)\s+"
-            r"(?:bullet points|bullets|sentences|paragraphs)\b",
-        ),
-        ("an instruction", r"\bit must (?:write|use these facts|say)\b|\bthe section must say\b"),
-        ("an instruction", r"\b(?:prose|text|abstract) of (?:about )?\d+ words\b"),
-        ("an instruction", r"\bcite only the\b|\bin square brackets\b|\bno list of sources\b"),
-        ("an instruction", r"\bkeep every fact\b|\bno extra words are needed\b"),
-        ("the system prompt", r"\byou are a technical writer\b|\bnever talk about the task\b"),
-        ("the system prompt", r"\buse only the facts you are given\b|\bnever write headings\b"),
-        ("a template marker", r"<\|[a-z_]+\|>|<<<\s*(?:END|TEXT)|\{\{|\{%"),
-    )
+# The prompt's scaffolding, wherever in a paragraph it stands: each pattern with the lower-case
+# words without which it cannot match, so that most texts are searched by none of them.
+_LEAK_PATTERNS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("source:",), r"\[\s*\d{1,3}\s*\]\s*\(source:[^)\n]*\)?|\(source:\s*[^)\n]*\)"),
+    (("numbered sources",), r"\bnumbered sources:"),
+    (
+        ("here",),
+        r"\bhere(?:'s| is| are)\s+(?:a|an|the|my|your)\s+(?:\w+\s+){0,3}?"
+        r"(?:version|draft|rewrite|text|plan|abstract|summary)\b",
+    ),
+    (("rewrite",), r"\brewrite\s+(?:this|the)\s+(?:draft|text|section|plan)\b"),
+    (
+        ("reply with", "follow this plan", "no additional edits"),
+        r"\breply with\b|\bfollow this plan\b|\bwith no additional edits\b",
+    ),
+    (
+        ("bullet", "sentences", "paragraphs"),
+        r"\b(?:must|should)?\s*(?:write|use|give)\s+(?:\d+|[a-z]+)\s+to\s+(?:\d+|[a-z]+)\s+"
+        r"(?:bullet points|bullets|sentences|paragraphs)\b",
+    ),
+    (("must",), r"\bit must (?:write|use these facts|say)\b|\bthe section must say\b"),
+    ((" words",), r"\b(?:prose|text|abstract) of (?:about )?\d+ words\b"),
+    (
+        ("cite only", "square brackets", "list of sources"),
+        r"\bcite only the\b|\bin square brackets\b|\bno list of sources\b",
+    ),
+    (("every fact", "extra words"), r"\bkeep every fact\b|\bno extra words are needed\b"),
+    (
+        ("technical writer", "about the task", "you are given", "write headings"),
+        r"\byou are a technical writer\b|\bnever talk about the task\b"
+        r"|\buse only the facts you are given\b|\bnever write headings\b",
+    ),
+    (("<|", "<<<", "{{", "{%"), r"<\|[a-z_]+\|>|<<<\s*(?:END|TEXT)|\{\{|\{%"),
 )
+_LEAKS = tuple((hints, re.compile(pattern, re.IGNORECASE)) for hints, pattern in _LEAK_PATTERNS)
 
 
 def check_leaks(text: str, given: Given) -> CheckResult:
     """The prompt's scaffolding in the text: source labels, remarks, instructions, markers."""
     reading = read(text)
     leaks: dict[Sentence | None, list[str]] = {}
-    for pattern in _LEAKS:
+    lower = text.casefold()
+    for hints, pattern in _LEAKS:
+        if not any(hint in lower for hint in hints):
+            continue
         for match in pattern.finditer(text):
             leaks.setdefault(reading.sentence_at(match.start()), []).append(match.group(0).strip())
     findings = []
@@ -496,74 +545,73 @@ def check_length(text: str, given: Given) -> CheckResult:
 
 
 @dataclass(frozen=True)
-class _Others:
-    """The other sections' sentences and paragraphs, indexed for duplication."""
+class _Copyable:
+    """One text's sentences and paragraphs as another text may copy them."""
 
-    sentences: dict[str, str]  # sentence key -> section title
-    grams: dict[str, set[int]]  # word run -> paragraphs holding it
-    paragraphs: tuple[tuple[str, str], ...]  # (section title, paragraph)
+    sentences: frozenset[str]  # sentence keys long enough to count
+    paragraphs: tuple[tuple[frozenset[str], str], ...]  # (word runs, paragraph)
 
 
-def _others(given: Given) -> _Others:
-    """Index the other sections' sentences and paragraphs once per Given."""
-    cached = given._cache.get("others")
-    if isinstance(cached, _Others):
-        return cached
-    sentences: dict[str, str] = {}
-    grams: dict[str, set[int]] = {}
-    paragraphs: list[tuple[str, str]] = []
-    for other in given.others:
-        for sentence in read(other.text).sentences:
-            key = bare(sentence.text)
-            if len(key.split()) >= DUPLICATE_MIN_WORDS:
-                sentences.setdefault(key, other.title)
-        for block in read(other.text).blocks:
-            if block.kind in ("prose", "list") and block.words >= PARAGRAPH_MIN_WORDS:
-                for gram in word_grams(_CITATION_GROUP.sub(" ", block.text), 3):
-                    grams.setdefault(gram, set()).add(len(paragraphs))
-                paragraphs.append((other.title, block.text))
-    result = _Others(sentences, grams, tuple(paragraphs))
-    given._cache["others"] = result
-    return result
+@lru_cache(maxsize=256)
+def _copyable(text: str) -> _Copyable:
+    """Index a section's text for duplication (cached: every other section asks for it)."""
+    reading = read(text)
+    keys = (bare(sentence.text) for sentence in reading.sentences)
+    sentences = frozenset(key for key in keys if len(key.split()) >= DUPLICATE_MIN_WORDS)
+    paragraphs = tuple(
+        (frozenset(_paragraph_grams(block.text)), block.text)
+        for block in reading.blocks
+        if block.kind in ("prose", "list") and block.words >= PARAGRAPH_MIN_WORDS
+    )
+    return _Copyable(sentences, paragraphs)
+
+
+def _paragraph_grams(text: str) -> set[str]:
+    """A paragraph's runs of three words, citations aside."""
+    return word_grams(_CITATION_GROUP.sub(" ", text), 3)
 
 
 def check_duplication(text: str, given: Given) -> CheckResult:
     """A paragraph or sentence that already stands in another section (abstract: paragraphs)."""
     if not given.others:
         return CheckResult(DUPLICATION)
-    others = _others(given)
+    others = [(other.title, _copyable(other.text)) for other in given.others]
     abstract = given.phase is CompilationPhase.ABSTRACT
     findings: list[Finding] = []
     copied: list[Block] = []
     for block in read(text).blocks:
         if block.kind not in ("prose", "list") or block.words < PARAGRAPH_MIN_WORDS:
             continue
-        grams = word_grams(_CITATION_GROUP.sub(" ", block.text), 3)
-        hits: dict[int, int] = {}
-        for gram in grams:
-            for paragraph in others.grams.get(gram, ()):
-                hits[paragraph] = hits.get(paragraph, 0) + 1
-        if grams and hits:
-            paragraph, count = max(hits.items(), key=lambda hit: (hit[1], -hit[0]))
-            if count >= PARAGRAPH_COPY_SHARE * len(grams):
-                title = others.paragraphs[paragraph][0]
-                said = plain(block.text)
-                if abstract:
-                    message = (
-                        f'The abstract copies a paragraph of section "{title}" {quote(said)}; '
-                        "summarise the report instead."
-                    )
-                else:
-                    message = (
-                        f'This paragraph already stands in section "{title}" {quote(said)}; '
-                        "say it once."
-                    )
-                findings.append(Finding(DUPLICATION, message, said))
-                copied.append(block)
+        grams = _paragraph_grams(block.text)
+        need = PARAGRAPH_COPY_SHARE * len(grams)
+        source = next(
+            (
+                title
+                for title, copyable in others
+                for other_grams, _ in copyable.paragraphs
+                if grams and len(grams & other_grams) >= need
+            ),
+            None,
+        )
+        if source is None:
+            continue
+        said = plain(block.text)
+        if abstract:
+            message = (
+                f'The abstract copies a paragraph of section "{source}" {quote(said)}; '
+                "summarise the report instead."
+            )
+        else:
+            message = (
+                f'This paragraph already stands in section "{source}" {quote(said)}; say it once.'
+            )
+        findings.append(Finding(DUPLICATION, message, said))
+        copied.append(block)
     if not abstract:
         spans = [(start, start + len(b.text)) for b in copied if (start := text.find(b.text)) >= 0]
         for sentence in read(text).sentences:
-            copy_of = others.sentences.get(bare(sentence.text))
+            key = bare(sentence.text)
+            copy_of = next((title for title, c in others if key in c.sentences), None)
             inside = any(start <= sentence.start < end for start, end in spans)
             if copy_of is not None and not inside:
                 message = (

@@ -39,6 +39,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal, cast
 
 Kind = Literal["number", "year", "percent", "money", "date", "time", "identifier"]
@@ -148,28 +149,34 @@ _ORDINAL = r"(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d\d|2\d\d\d)"
 
 # Spans that hold digits but no figure, blanked before figures are looked for.
-_STRUCTURE = re.compile(
-    r"(?P<list>(?m:^)[ \t]*(?:>[ \t]*)*(?:[-*+][ \t]+)?(?:\*\*|__)?\(?\d{1,3}[.)]"
-    r"(?=[ \t]|\*\*|__|$))"
-    r"|(?P<section>\b[Ss]ections?[ \t]+\d+(?:\.\d+)*(?:(?:[ \t]*,[ \t]*|[ \t]+(?:and|to|or)[ \t]+)"
-    r"\d+(?:\.\d+)*)*|§+[ \t]*\d+(?:\.\d+)*)"
+_LIST_NUMBER = re.compile(
+    r"^[ \t]*(?:>[ \t]*)*(?:[-*+][ \t]+)?(?:\*\*|__)?\(?\d{1,3}[.)](?=[ \t]|\*\*|__|$)", re.M
+)
+_SECTION_NUMBER = re.compile(
+    r"\b[Ss]ections?[ \t]+\d+(?:\.\d+)*(?:(?:[ \t]*,[ \t]*|[ \t]+(?:and|to|or)[ \t]+)"
+    r"\d+(?:\.\d+)*)*|§+[ \t]*\d+(?:\.\d+)*"
 )
 _CITATION = re.compile(r"\[\s*\d{1,3}(?:\s*,\s*\d{1,3})*\s*\](?!\()")
 _IGNORED = re.compile(r"`[^`\n]*`|\bhttps?://\S+|\bwww\.\S+")
 # A token of letters and digits, possibly joined by - _ . / (us-east-1, v1.2, EJB-8, B01).
-_TOKEN = re.compile(r"(?<![\w$€£¥])[A-Za-z0-9]+(?:[-_./][A-Za-z0-9]+)*")
+# Only tokens with a digit and a letter are looked at (the lookaheads keep Python out of the loop).
+_TOKEN = re.compile(
+    r"(?<![\w$€£¥])(?=[A-Za-z0-9_./-]*[0-9])(?=[A-Za-z0-9_./-]*[A-Za-z])"
+    r"[A-Za-z0-9]+(?:[-_./][A-Za-z0-9]+)*"
+)
 # A number with a unit or scale attached, which is a number, not an identifier: 210ms, 2.4s, 71k.
 _NUMBER_WITH_UNIT = re.compile(
     r"\d+(?:\.\d+)?(?:ms|s|secs?|min|mins|h|hrs?|d|x|k|K|M|B|bn|mn|m|kb|KB|MB|GB|TB|PB|Mbps|Gbps"
     r"|GHz|MHz|st|nd|rd|th|pp|bps?)"
 )
+# The lookahead lets the engine skip every position that cannot start a date.
 _DATES = re.compile(
-    rf"(?P<iso>\b(?P<iy>{_YEAR})-(?P<im>[01]\d)-(?P<id>[0-3]\d)\b)"
+    rf"(?=[0-9JFMASOND])(?:(?P<iso>\b(?P<iy>{_YEAR})-(?P<im>[01]\d)-(?P<id>[0-3]\d)\b)"
     rf"|(?P<dmy>\b(?P<dd>[0-3]?\d){_ORDINAL}(?:[ \t]+of)?[ \t]+(?P<dm>{_MONTH})(?![A-Za-z])"
     rf"(?:,?[ \t]+(?P<dy>{_YEAR})\b)?)"
     rf"|(?P<mdy>\b(?P<mm>{_MONTH})[ \t]+(?P<md>[0-3]?\d){_ORDINAL}\b(?!:)"
     rf"(?:,?[ \t]+(?P<my>{_YEAR})\b)?)"
-    rf"|(?P<month_year>\b(?P<ym>{_MONTH})[ \t]+(?P<yy>{_YEAR})\b)"
+    rf"|(?P<month_year>\b(?P<ym>{_MONTH})[ \t]+(?P<yy>{_YEAR})\b))"
 )
 _TIME = re.compile(r"(?<![\d:.])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::[0-5]\d)?(?![\d:])")
 _PERCENT = (
@@ -178,18 +185,23 @@ _PERCENT = (
 )
 _CURRENCY_AFTER = r"(?:[ \t]+(?P<curword>dollars?|euros?|pounds?|yen|USD|EUR|GBP|JPY)\b)"
 _NUMBERS = re.compile(
-    rf"(?P<cur>US\$|[$€£¥]|(?:USD|EUR|GBP|JPY)[ \t]?)?[ \t]*"
     rf"(?:(?<![\w.])(?<!\d,)(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     rf"(?:(?P<suffix>[kKMB]|bn|mn|m)(?![A-Za-z])"
     rf"|[ \t]*-?[ \t]*(?P<scale>thousand|million|billion|trillion)\b)?"
-    rf"|(?P<words>\b(?i:{_WORD_RUN})\b))"
+    # The lookahead on first letters lets the engine skip most words at once.
+    rf"|(?P<words>\b(?=(?i:ze|on|tw|th|fo|fi|si|se|ei|ni|te|el|fi|hu|mi|bi|tr))"
+    rf"(?i:{_WORD_RUN})\b))"
     rf"{_PERCENT}?{_CURRENCY_AFTER}?"
 )
+_YEAR_NUMBER = re.compile(_YEAR)
+# A currency before a number: "$71k", "US$ 5", "EUR 30".
+_CURRENCY_BEFORE = re.compile(r"(?:US\$|[$€£¥]|\b(?:USD|EUR|GBP|JPY))[ \t]?$")
 
 
 def _blank(match: re.Match[str]) -> str:
     """The same number of spaces (newlines kept), so later offsets still hold."""
-    return re.sub(r"[^\n]", " ", match.group(0))
+    found = match.group(0)
+    return " " * len(found) if "\n" not in found else re.sub(r"[^\n]", " ", found)
 
 
 def _decimal(text: str) -> Decimal:
@@ -287,9 +299,15 @@ def identifier_key(token: str) -> str:
 def extract(text: str, *, structure: bool = False) -> list[Figure]:
     """Every figure of a text, in order; `structure` keeps list and section numbers as figures."""
     found: list[Figure] = []
-    text = _CITATION.sub(_blank, _IGNORED.sub(_blank, text))
+    # Each pass only where its text can be: most texts have no code, URL or section number.
+    if "`" in text or "http" in text or "www." in text:
+        text = _IGNORED.sub(_blank, text)
+    if "[" in text:
+        text = _CITATION.sub(_blank, text)
     if not structure:
-        text = _STRUCTURE.sub(_blank, text)
+        text = _LIST_NUMBER.sub(_blank, text)
+        if "ection" in text or "§" in text:
+            text = _SECTION_NUMBER.sub(_blank, text)
     text = _dates(text, found)
 
     def time(match: re.Match[str]) -> str:
@@ -297,7 +315,8 @@ def extract(text: str, *, structure: bool = False) -> list[Figure]:
         found.append(Figure("time", value, match.group(0), match.start(), match.end()))
         return _blank(match)
 
-    text = _TIME.sub(time, text)
+    if ":" in text:
+        text = _TIME.sub(time, text)
 
     def token(match: re.Match[str]) -> str:
         if not _identifier(match.group(0)):
@@ -315,13 +334,15 @@ def extract(text: str, *, structure: bool = False) -> list[Figure]:
 
 def _numbers(match: re.Match[str]) -> Iterator[Figure]:
     """The figures of one number match: one for digits, one or more for a run of words."""
-    currency_text = match["cur"] or match["curword"] or ""
+    text = match.string
+    start = match.start()
+    before = _CURRENCY_BEFORE.search(text, max(0, start - 5), start)
+    currency_text = (before.group(0) if before else "") or match["curword"] or ""
     currency = _CURRENCY_WORDS.get(currency_text.strip().lower(), "")
     percent = bool(match["pct"])
-    start = match.start("num") if match["num"] else match.start("words")
-    if currency and match["cur"]:
-        start = match.start("cur")
-    written = match.group(0)[start - match.start() :].strip()
+    if before:
+        start = before.start()
+    written = text[start : match.end()].strip()
     if match["num"]:
         try:
             value = _decimal(match["num"])
@@ -334,7 +355,7 @@ def _numbers(match: re.Match[str]) -> Iterator[Figure]:
             value *= _SCALES[match["scale"]]
         plain_year = not (suffix or match["scale"] or percent or currency or "," in match["num"])
     else:
-        base = match.start("words")
+        base = match.start("words")  # a currency before words ("$ five") is left aside
         spans = words_to_numbers(match["words"])
         for number, (amount, first, last) in enumerate(spans):
             ends_match = number == len(spans) - 1
@@ -345,9 +366,25 @@ def _numbers(match: re.Match[str]) -> Iterator[Figure]:
             yield Figure(kind, Decimal(amount), shown, base + first, end, currency)
         return
     kind = "money" if currency else "percent" if percent else "number"
-    if plain_year and re.fullmatch(_YEAR, match["num"]):
+    if plain_year and _YEAR_NUMBER.fullmatch(match["num"]):
         kind = "year"
     yield Figure(kind, value, written, start, match.end(), currency)
+
+
+@lru_cache(maxsize=512)
+def text_figures(text: str) -> tuple[Figure, ...]:
+    """The figures of a text a call wrote (cached: the next phase is given the same text)."""
+    return tuple(extract(text))
+
+
+@lru_cache(maxsize=512)
+def given_figures(text: str) -> tuple[Figure, ...]:
+    """The figures of a text a call was given, list and section numbers included (cached).
+
+    A section's brief, points and sources are given to each of its phases, a source often to
+    several sections, and each phase's text to the next: each is read once per build.
+    """
+    return tuple(extract(text, structure=True))
 
 
 @dataclass
@@ -368,7 +405,7 @@ class FigureIndex:
         """Index the figures of every text; list and section numbers count here, generously."""
         index = cls()
         for text in texts:
-            for figure in extract(text, structure=True):
+            for figure in given_figures(text):
                 index.add(figure)
         return index
 

@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage
 
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.quality.figures import FigureIndex
+from reporting.quality.figures import FigureIndex, text_figures
 from reporting.sources.read import Chunk
 from reporting.text import stopwords
 
@@ -45,7 +45,7 @@ class Given:
     audience: str = ""
     tone: str = ""
     # Cached indexes are built on first use; they are not part of a Given's identity.
-    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def for_call(
@@ -98,7 +98,11 @@ class Given:
         """The figures of every fact, indexed (built once per Given)."""
         index = self._cache.get("figures")
         if not isinstance(index, FigureIndex):
-            index = self._cache["figures"] = FigureIndex.of(self.facts)
+            # The previous phase's text was read when it was checked: its figures are reused.
+            facts = [text for text in self.facts if text is not self.previous]
+            index = self._cache["figures"] = FigureIndex.of(facts)
+            for figure in text_figures(self.previous or ""):
+                index.add(figure)
         return index
 
     def chunk_figures(self, number: int) -> FigureIndex:
@@ -114,12 +118,31 @@ class Given:
         """Word runs of the prompt that are its own instructions: none of the facts has them."""
         grams = self._cache.get("instructions")
         if not isinstance(grams, frozenset):
-            aside = [*self.facts, self.audience, self.tone, *(o.text for o in self.others)]
-            facts: set[str] = set()
-            for text in aside:
-                facts |= word_grams(text)
-            grams = self._cache["instructions"] = frozenset(word_grams(self.prompt) - facts)
+            grams = self._cache["instructions"] = self._instructions()
         return grams
+
+    def _instructions(self) -> frozenset[str]:
+        """The prompt's word runs, the facts aside: cut out where whole, else subtracted."""
+        # Cutting the facts out of the prompt is a string operation; only what is left (the
+        # template's own words) and the facts the prompt holds changed (an abstract's excerpts,
+        # cut at a word limit) need word runs.
+        prompt = " ".join(self.prompt.split())
+        aside = [*self.facts, self.audience, self.tone]
+        changed: list[str] = []
+        for text in sorted(
+            {" ".join(t.split()) for t in aside if t.strip()}, key=len, reverse=True
+        ):
+            if text in prompt:
+                prompt = prompt.replace(text, "\x00")
+            else:
+                changed.append(text)
+        grams: set[str] = set()
+        for part in prompt.split("\x00"):
+            grams |= word_grams(part)
+        if grams and changed:  # few runs are left: each looked for in the facts' words
+            words = f" {' '.join(_WORDS.findall(' '.join(changed).casefold()))} "
+            grams = {gram for gram in grams if f" {gram} " not in words}
+        return frozenset(grams)
 
 
 def message_text(message: BaseMessage) -> str:
@@ -138,8 +161,12 @@ def word_grams(text: str, size: int = ECHO_GRAM) -> set[str]:
     """Runs of `size` lower-case words holding at least one content word."""
     words = _WORDS.findall(text.casefold())
     stop = stopwords()
+    # Running count of content words, so each run is judged without looking at its words again.
+    counts = [0]
+    for word in words:
+        counts.append(counts[-1] + (word not in stop and not word.isdigit()))
     return {
-        " ".join(run)
-        for run in (words[i : i + size] for i in range(len(words) - size + 1))
-        if any(word not in stop and not word.isdigit() for word in run)
+        " ".join(words[i : i + size])
+        for i in range(len(words) - size + 1)
+        if counts[i + size] > counts[i]
     }
