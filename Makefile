@@ -49,3 +49,4 @@ bench: ## speed against loopback servers (about 4 minutes); prints the README's 
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_sources.py
 	$(BIN)/python benchmarks/bench_large.py
+	$(BIN)/python benchmarks/bench_quality.py
