@@ -107,6 +107,10 @@ def build_examples(work: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     import pydantic.v1  # noqa: F401
     from typer.testing import CliRunner
 
+    # The pipeline's models too: pydantic builds a schema for `date` fields on import.
+    import reporting.build
+    import reporting.comparison
+    import reporting.compiler.estimate  # noqa: F401
     from reporting.cli import app
 
     shutil.copytree(EXAMPLES, work / "outlines")
