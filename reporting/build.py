@@ -43,6 +43,12 @@ class BuildSummary:
     max_cloud_calls: int
     fallbacks: int
     duration_s: float  # rounded to the millisecond, as in the manifest
+    sections: int = 0
+    sections_passing: int = 0  # sections whose final text passes every check
+    repairs: int = 0
+    escalations: int = 0
+    quality_passed: bool = True  # every final text (sections and abstract) passes every check
+    checked: bool = False  # QUALITY_GATE was not off
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ class BuildResult:
 
     @property
     def summary(self) -> BuildSummary:
-        """The build's figures, read from the compiled report rather than the manifest."""
-        report = self.report
+        """The build's figures, read from the compiled report (quality: from its record)."""
+        report, quality = self.report, self.record["quality"]
         return BuildSummary(
             steps=len(report.results),
             cache_hits=report.metrics.cache_hits,
@@ -66,6 +72,12 @@ class BuildResult:
             max_cloud_calls=report.plan.max_cloud_calls,
             fallbacks=sum(report.metrics.fallbacks.values()),
             duration_s=round((report.finished_at - report.started_at).total_seconds(), 3),
+            sections=quality["sections"],
+            sections_passing=quality["sections_passing"],
+            repairs=quality["repairs"],
+            escalations=quality["escalations"],
+            quality_passed=quality["passed"],
+            checked=quality["checked_calls"] > 0,
         )
 
 

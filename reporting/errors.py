@@ -12,7 +12,9 @@ ReportingError                 exit_code 1 unless said otherwise
 │   ├── ProviderRejected       HTTP 4xx other than 429: bad key, unknown model… (not retried)
 │   └── ProviderBadResponse    a reply that is not usable text (retryable)
 ├── CostLimitExceededError     the report's MAX_CLOUD_CALLS budget has no call left
-└── GenerationError            a step failed on every provider it may use (exit 1)
+├── GenerationError            a step failed on every provider it may use (exit 1)
+└── QualityFailed              exit 3: QUALITY_GATE=strict and a final text fails a check;
+                               the report's files are written so a person can look
 """
 
 from __future__ import annotations
@@ -93,3 +95,9 @@ class CostLimitExceededError(ReportingError):
 
 class GenerationError(ReportingError):
     """A step failed on every provider it may use; the report cannot be completed."""
+
+
+class QualityFailed(ReportingError):
+    """QUALITY_GATE=strict and a final text still fails a check (the files are written)."""
+
+    exit_code = 3

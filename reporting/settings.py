@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     citation_attribution: bool = Field(
         True, description="Cite uncited sentences that mostly restate one given source chunk."
     )
+    quality_gate: Literal["repair", "report", "strict", "off"] = Field(
+        "repair",
+        description="Failed checks: repair (call again), report (record only), strict "
+        "(repair; exit 3 if still failing), off.",
+    )
+    quality_max_repairs: int = Field(
+        1, ge=0, le=5, description="Repair calls per step whose text fails a check."
+    )
+    review_comments: bool = Field(
+        False, description="Word comments in the DOCX on sentences with unsupported figures."
+    )
     provenance_appendix: bool = Field(
         False, description="Append who wrote each section and the sources it drew on."
     )
@@ -87,7 +98,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
     ollama_host: str | None = Field(None, description="Address of the Ollama server.")
 
-    @field_validator("routing_policy", mode="before")
+    @field_validator("routing_policy", "quality_gate", mode="before")
     @classmethod
     def _lower_policy(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

@@ -57,6 +57,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     for variable in list(os.environ):
         if variable.upper() in names or variable.upper().startswith(("OPENAI_", "OLLAMA_")):
             monkeypatch.delenv(variable, raising=False)
+    # Tests of routing, faults and budgets count calls: the quality gate, which may add repair
+    # calls, is off unless a test turns it on (tests/compiler/test_quality_gate.py and others).
+    monkeypatch.setenv("QUALITY_GATE", "off")
     # Loopback traffic stays direct even if the machine sets an HTTP proxy.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from reporting.build import BuildSummary
 
 from reporting.cli.common import (
     DEFAULT_OUT,
@@ -21,7 +24,7 @@ from reporting.cli.common import (
     out,
     settings_or_exit,
 )
-from reporting.errors import InputError
+from reporting.errors import InputError, QualityFailed
 from reporting.logs import redact
 
 
@@ -69,6 +72,25 @@ def build(
             f"{summary.duration_s:.1f} s",
             markup=False,
         )
+        if summary.checked:
+            out.print(quality_line(summary), markup=False)
+        if settings.quality_gate == "strict" and not summary.quality_passed:
+            err.print(
+                f'QUALITY_GATE=strict: a final text fails its checks; see "quality" in '
+                f"{result.manifest} (the files are written so you can look)",
+                markup=False,
+            )
+            raise typer.Exit(QualityFailed.exit_code)
+
+
+def quality_line(summary: BuildSummary) -> str:
+    """`checks: 9 of 11 sections pass every check, abstract fails; 4 repairs, 1 escalation`."""
+    text = f"checks: {summary.sections_passing} of {summary.sections} sections pass every check"
+    if not summary.quality_passed and summary.sections_passing == summary.sections:
+        text += ", the abstract does not"
+    escalations = "escalation" if summary.escalations == 1 else "escalations"
+    repairs = "repair" if summary.repairs == 1 else "repairs"
+    return f"{text}; {summary.repairs} {repairs}, {summary.escalations} {escalations}"
 
 
 def batch(
@@ -101,7 +123,7 @@ def batch(
         )
         outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
         table = Table(title=f"Batch: {len(outcomes)} outlines")
-        for column in ("outline", "status", "calls", "cloud", "seconds", "detail"):
+        for column in ("outline", "status", "calls", "cloud", "checks", "seconds", "detail"):
             table.add_column(column)
         for outcome in outcomes:
             summary = outcome.result.summary if outcome.result else None
@@ -111,6 +133,9 @@ def batch(
                 f"[{colour}]{outcome.status}[/{colour}]",
                 str(summary.steps) if summary else "-",
                 str(summary.cloud_calls) if summary else "-",
+                f"{summary.sections_passing}/{summary.sections}"
+                if summary and summary.checked
+                else "-",
                 f"{outcome.seconds:.1f}",
                 redact(outcome.detail.replace("\n", "; "), settings.secrets),
             )
@@ -125,5 +150,13 @@ def batch(
             markup=False,
         )
         code = batch_exit_code(outcomes)
+        flagged = [o for o in outcomes if o.result and not o.result.summary.quality_passed]
+        if flagged and settings.quality_gate == "strict":
+            err.print(
+                f"QUALITY_GATE=strict: {len(flagged)} report(s) have a final text that fails "
+                'its checks; see "quality" in their .run.json',
+                markup=False,
+            )
+            code = code or QualityFailed.exit_code
         if code:
             raise typer.Exit(code)

@@ -14,14 +14,17 @@ from reporting.compiler.budget import CloudBudget
 from reporting.compiler.chain import PhaseCall, abstract_call, write_section
 from reporting.compiler.cleanup import tidy_step_text
 from reporting.compiler.context import CallContext
-from reporting.compiler.prompts import SectionText
+from reporting.compiler.gate import run_checked
+from reporting.compiler.prompts import ABSTRACT_WORDS, SectionText
 from reporting.compiler.runner import Metrics, StepResult, StepRunner, StepsStopped
 from reporting.errors import ReportingError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
+from reporting.quality.checks import check_duplication
+from reporting.quality.given import Given, NamedText
 from reporting.routing.plan import Plan
-from reporting.routing.roles import Reason, Role
+from reporting.routing.roles import ProviderSpec, Reason, Role
 from reporting.sources.citations import CitationRegistry, attribute, check_citations
 from reporting.sources.grounding import Grounding
 
@@ -77,12 +80,17 @@ async def execute(
     metrics = Metrics()
     budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
     runner = StepRunner(context, plan.providers, budget, metrics)
+    # A failing secondary text may go to the primary, unless the primary cannot be reached.
+    escalate_to = plan.providers[Role.PRIMARY] if plan.available.get(Role.PRIMARY, True) else None
 
     # Draft, expand, refine: every section's chain side by side. When one fails, no new
     # step starts, but calls already in flight finish and are kept (and cached).
     results: dict[int, StepResult] = {}
     outcomes = await asyncio.gather(
-        *(_run_section(runner, plan, outline, s, grounding, results) for s in outline.walk()),
+        *(
+            _run_section(runner, plan, outline, s, grounding, results, escalate_to)
+            for s in outline.walk()
+        ),
         return_exceptions=True,
     )
     failures = [o for o in outcomes if isinstance(o, BaseException)]
@@ -100,14 +108,28 @@ async def execute(
         for s in outline.walk()
     }
 
+    # Duplication between sections: each refined text against the sections before it, in
+    # outline order, once all are written (so the finding does not depend on which ran first).
+    _check_across_sections(plan, outline, results)
+
     # Abstract: over all refined sections, in outline order; it cites nothing.
     refined = [
         SectionText(s.id, s.title, check_citations(bodies[s.id], 0)[0]) for s in outline.walk()
     ]
     step = plan.step(None, CompilationPhase.ABSTRACT)
     call = abstract_call(outline, refined)
-    results[step.index] = tidy_step_text(
-        await runner.run(step, call.messages, call.max_tokens, None), 0
+    given = Given.for_call(
+        outline,
+        None,
+        CompilationPhase.ABSTRACT,
+        None,
+        (),
+        call.messages,
+        others=[NamedText(s.title, s.text) for s in refined],
+        target_words=ABSTRACT_WORDS,
+    )
+    results[step.index] = await run_checked(
+        runner, step, call, given, None, lambda result: tidy_step_text(result, 0), escalate_to
     )
 
     return CompiledReport(
@@ -130,22 +152,50 @@ async def _run_section(
     section: Section,
     grounding: Grounding,
     results: dict[int, StepResult],
+    escalate_to: ProviderSpec | None,
 ) -> None:
     """One section's chain on the runner, each phase fed the previous one's text."""
     # Every phase gets the same numbered chunks, so [n] means the same source throughout.
     given = grounding.for_section(section.id).chunks
     attribution = runner.settings.citation_attribution
+    previous: str | None = None
 
     async def write(call: PhaseCall) -> str:
+        nonlocal previous
         step = plan.step(section.id, call.phase)
-        result = await runner.run(step, call.messages, call.max_tokens, section.title)
-        result = tidy_step_text(result, len(given))
-        if call.phase is CompilationPhase.REFINE and attribution:
-            result.text, result.citations_attributed = attribute(result.text, given)
+
+        def finish(result: StepResult) -> StepResult:
+            result = tidy_step_text(result, len(given))
+            if call.phase is CompilationPhase.REFINE and attribution:
+                result.text, result.citations_attributed = attribute(result.text, given)
+            return result
+
+        checked = Given.for_call(outline, section, call.phase, previous, given, call.messages)
+        result = await run_checked(runner, step, call, checked, section.title, finish, escalate_to)
         results[step.index] = result
+        previous = result.text
         return result.text
 
     await write_section(outline, section, given, write)
+
+
+def _check_across_sections(plan: Plan, outline: Outline, results: dict[int, StepResult]) -> None:
+    """Add to each refined section's checks the sentences and paragraphs of earlier sections."""
+    earlier: list[NamedText] = []
+    for section in outline.walk():
+        result = results[plan.step(section.id, CompilationPhase.REFINE).index]
+        if result.checks is not None:
+            given = Given(
+                phase=CompilationPhase.REFINE,
+                report_title=outline.title,
+                section_title=section.title,
+                others=tuple(earlier),
+            )
+            found = check_duplication(result.text, given)
+            result.checks = tuple(
+                found if check.name == found.name else check for check in result.checks
+            )
+        earlier.append(NamedText(section.title, result.text))
 
 
 def _log_unavailable(plan: Plan) -> None:

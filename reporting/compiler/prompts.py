@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from reporting.assets import templates_dir
 from reporting.outline.model import Outline, Section
@@ -115,6 +115,17 @@ def abstract_messages(outline: Outline, sections: list[SectionText]) -> list[Bas
         words=ABSTRACT_WORDS,
     )
     return [SystemMessage(_render("system.j2", report=report)), HumanMessage(user)]
+
+
+REPAIR_PROBLEMS = 8  # findings named in one repair message; a longer list drowns a small model
+
+
+def repair_messages(
+    messages: Sequence[BaseMessage], text: str, problems: Sequence[str]
+) -> list[BaseMessage]:
+    """The call again, its reply, and a message naming each problem found in that reply."""
+    named = list(dict.fromkeys(problems))[:REPAIR_PROBLEMS]
+    return [*messages, AIMessage(text), HumanMessage(_render("repair.j2", problems=named))]
 
 
 def max_output_tokens(phase: CompilationPhase, words: int) -> int:

@@ -31,6 +31,7 @@ from reporting.errors import (
 )
 from reporting.logs import hybrid, redact
 from reporting.providers.failures import to_provider_error
+from reporting.quality.checks import CheckResult
 from reporting.routing.plan import Step
 from reporting.routing.roles import ProviderSpec, Reason, Role
 
@@ -63,6 +64,37 @@ class StepResult:
     citations_removed: int = 0  # citations outside 1..sources_given, removed from the text
     repeats_removed: int = 0  # sentences that repeated an earlier one, removed from the text
     citations_attributed: int = 0  # citations added to sentences that restate a given chunk
+    checks: tuple[CheckResult, ...] | None = None  # the final text's checks (None: not checked)
+    extra_calls: list[ExtraCall] = field(default_factory=list)  # repairs and escalations
+    first_provider: ProviderSpec | None = None  # who wrote the first text, when not `provider`
+
+    @property
+    def repairs(self) -> int:
+        """Repair calls made for this step."""
+        return sum(1 for call in self.extra_calls if call.kind == "repair")
+
+    @property
+    def escalated(self) -> bool:
+        """Whether the step was sent to the primary because the secondary's text failed."""
+        return any(call.kind == "escalation" for call in self.extra_calls)
+
+    @property
+    def failed_checks(self) -> list[str]:
+        """Names of the checks the final text fails."""
+        return [check.name for check in self.checks or () if not check.passed]
+
+
+@dataclass(frozen=True)
+class ExtraCall:
+    """A call the quality gate made after a step's text failed a check."""
+
+    kind: str  # repair or escalation
+    provider: ProviderSpec
+    input_tokens: int
+    output_tokens: int
+    requests: int  # requests sent (0: cached or refused)
+    cached: bool
+    findings: int | None  # findings of its text (None: the call failed)
 
 
 class StepsStopped(GenerationError):
@@ -268,6 +300,34 @@ class StepRunner:
             hybrid(**_label(step), Event="FAILED", Provider=spec.label, Error=exc)
         return self._finish(result, started)
 
+    async def extra(
+        self,
+        step: Step,
+        spec: ProviderSpec,
+        messages: list[BaseMessage],
+        max_tokens: int,
+        title: str | None,
+    ) -> StepResult:
+        """One more call for a step already written: on `spec` only, from the spare budget.
+
+        For the quality gate's repairs and escalations: no fallback, no reservation (the step
+        spent its own), and a failure is logged and returned as an empty text, never raised.
+        """
+        started = time.monotonic()
+        result = StepResult(step=step, text="", provider=spec)
+        result.started_s = round(started - self.t0, 3)
+        try:
+            await self._attempt(step, spec, messages, max_tokens, title, result, planned=False)
+        except (ProviderError, CostLimitExceededError) as exc:
+            result.text = ""
+            result.errors.append(f"{spec.label}: {exc}")
+            hybrid(**_label(step), Event="QUALITY_CALL_FAILED", Provider=spec.label, Error=exc)
+            if spec.role is Role.PRIMARY and result.attempts > 0:
+                self._primary_failed(spec)
+        result.elapsed_s = round(time.monotonic() - started, 3)
+        result.latency_s = round(result.latency_s, 3)
+        return result
+
     def _finish(self, result: StepResult, started: float) -> StepResult:
         result.elapsed_s = round(time.monotonic() - started, 3)
         result.latency_s = round(result.latency_s, 3)
@@ -299,10 +359,13 @@ class StepRunner:
         max_tokens: int,
         title: str | None,
         result: StepResult,
+        *,
+        planned: bool | None = None,
     ) -> None:
         """Call one provider with retries; fill `result` on success, raise on final failure."""
         model = self.models.get(spec.name, spec.model)
-        planned = spec == step.provider
+        # A planned call may spend the step's reserved cloud call; a quality call may not.
+        planned = spec == step.provider if planned is None else planned
         key = None
         if self.cache is not None:
             params = {"max_tokens": max_tokens, "temperature": self.settings.temperature}

@@ -9,6 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reporting.observe.quality import quality_record
+from reporting.quality.checks import CheckResult
 from reporting.routing.pricing import Price, PriceTable
 from reporting.routing.records import providers_record, step_record
 from reporting.routing.roles import Role
@@ -16,10 +18,12 @@ from reporting.version import __version__
 
 if TYPE_CHECKING:
     from reporting.compiler.execute import CompiledReport
-    from reporting.compiler.runner import StepResult
+    from reporting.compiler.runner import ExtraCall, StepResult
     from reporting.settings import Settings
 
-MANIFEST_VERSION = 3  # 3 added sources, citations and the adaptive routing scores
+# 3 added sources, citations and the adaptive routing scores; 4 the checks of every call
+# (`checks`, `repairs`, `escalated`, `quality_calls`) and the report's `quality`
+MANIFEST_VERSION = 4
 _PACKAGES = (
     "langchain-core",
     "langchain-openai",
@@ -38,7 +42,13 @@ def call_record(
     """One `calls` entry: who was planned, who wrote the text, what it cost."""
     record = step_record(result.step)
     spec = result.provider
-    cost = prices.cost(spec.name, spec.model, result.input_tokens, result.output_tokens)
+    extras = [quality_call_record(extra, prices) for extra in result.extra_calls]
+    # The step's own call is priced at the provider that made it, each quality call at its own.
+    first = result.first_provider or spec
+    own_in = result.input_tokens - sum(extra.input_tokens for extra in result.extra_calls)
+    own_out = result.output_tokens - sum(extra.output_tokens for extra in result.extra_calls)
+    cost = prices.cost(first.name, first.model, own_in, own_out)
+    cost += sum(float(extra["cost_usd"]) for extra in extras)
     baseline = (
         baseline_price.cost(result.input_tokens, result.output_tokens) if (baseline_price) else 0.0
     )
@@ -65,8 +75,46 @@ def call_record(
         citations_removed=result.citations_removed,
         repeats_removed=result.repeats_removed,
         citations_attributed=result.citations_attributed,
+        checks=checks_record(result.checks),
+        repairs=result.repairs,
+        escalated=result.escalated,
+        quality_calls=extras,
     )
     return record
+
+
+def quality_call_record(extra: ExtraCall, prices: PriceTable) -> dict[str, Any]:
+    """One repair or escalation: who was called, what it cost, how many findings its text had."""
+    spec = extra.provider
+    cost = prices.cost(spec.name, spec.model, extra.input_tokens, extra.output_tokens)
+    return {
+        "kind": extra.kind,
+        "provider": spec.name,
+        "model": spec.model,
+        "cloud": spec.is_cloud,
+        "requests": extra.requests,
+        "cached": extra.cached,
+        "input_tokens": extra.input_tokens,
+        "output_tokens": extra.output_tokens,
+        "cost_usd": round(cost, 6),
+        "findings": extra.findings,
+    }
+
+
+def checks_record(checks: tuple[CheckResult, ...] | None) -> dict[str, Any] | None:
+    """`{check: {"passed", "findings": [{"message", "sentence"}]}}`; None when not checked."""
+    if checks is None:
+        return None
+    return {
+        check.name: {
+            "passed": check.passed,
+            "findings": [
+                {"message": finding.message, "sentence": finding.sentence}
+                for finding in check.findings
+            ],
+        }
+        for check in checks
+    }
 
 
 def file_sha256(path: Path) -> str:
@@ -208,6 +256,7 @@ def build_manifest(
         "sources": sources_record(report),
         "calls": calls,
         "metrics": metrics,
+        "quality": quality_record(calls, settings.quality_gate),
     }
 
 

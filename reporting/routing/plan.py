@@ -7,7 +7,7 @@ cloud budget before any call, so the same inputs always give the same plan.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from reporting.errors import ConfigError
@@ -55,6 +55,10 @@ class Plan:
     steps: tuple[Step, ...]
     providers: Mapping[Role, ProviderSpec]
     max_cloud_calls: int
+    # Which roles could be reached when planned: an unreachable primary takes no escalation.
+    available: Mapping[Role, bool] = field(
+        default_factory=lambda: {Role.PRIMARY: True, Role.SECONDARY: True}
+    )
 
     @property
     def cloud_calls(self) -> int:
@@ -172,4 +176,9 @@ def make_plan(
         )
         for index, (phase, section) in enumerate(wanted)
     )
-    return Plan(steps=steps, providers=specs, max_cloud_calls=settings.max_cloud_calls)
+    return Plan(
+        steps=steps,
+        providers=specs,
+        max_cloud_calls=settings.max_cloud_calls,
+        available=dict(available),
+    )

@@ -1,0 +1,213 @@
+"""The quality gate: every phase's text is checked; a failing one is repaired, escalated or flagged.
+
+QUALITY_GATE=repair (the default) sends up to QUALITY_MAX_REPAIRS repair calls to the provider
+that wrote the text, each naming what the checks found. A text that still fails and was written
+by the secondary goes to the primary (`Reason=QUALITY`) when the cloud budget has a call that no
+planned step needs. The attempt with the fewest findings is kept, and its checks are recorded, so
+a text that never passed is flagged. `strict` is `repair` whose build exits 3 when a final text
+still fails; `report` checks and records only; `off` checks nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from langchain_core.messages import BaseMessage
+
+from reporting.compiler.chain import PhaseCall
+from reporting.compiler.prompts import repair_messages
+from reporting.compiler.runner import ExtraCall, StepResult, StepRunner
+from reporting.logs import hybrid
+from reporting.quality.checks import CheckResult, run_checks
+from reporting.quality.given import Given
+from reporting.routing.plan import Step
+from reporting.routing.roles import ProviderSpec, Role
+
+# Tidies (and for REFINE attributes) one attempt's text, as the step's first text is.
+Finish = Callable[[StepResult], StepResult]
+# Fallbacks after which the primary has already failed this step: no escalation to it.
+_PRIMARY_FAILED = ("ERROR", "CIRCUIT_OPEN", "UNAVAILABLE")
+
+
+@dataclass
+class Attempt:
+    """One text written for a step and what the checks found in it."""
+
+    result: StepResult
+    checks: tuple[CheckResult, ...]
+    kind: str = "first"  # first, repair or escalation
+
+    @property
+    def findings(self) -> int:
+        """Problems found, all checks together."""
+        return sum(len(check.findings) for check in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks this text fails."""
+        return [check.name for check in self.checks if not check.passed]
+
+
+async def run_checked(
+    runner: StepRunner,
+    step: Step,
+    call: PhaseCall,
+    given: Given,
+    title: str | None,
+    finish: Finish,
+    escalate_to: ProviderSpec | None,
+) -> StepResult:
+    """Run a step, check its text and act on the findings as QUALITY_GATE says."""
+    first = finish(await runner.run(step, call.messages, call.max_tokens, title))
+    gate = runner.settings.quality_gate
+    if gate == "off":
+        return first
+    attempts = [Attempt(first, run_checks(first.text, given))]
+    if gate in ("repair", "strict"):
+        await _repair(runner, step, call, given, title, finish, attempts)
+        await _escalate(runner, step, call, given, title, finish, attempts, escalate_to)
+    return _merge(attempts)
+
+
+async def _repair(
+    runner: StepRunner,
+    step: Step,
+    call: PhaseCall,
+    given: Given,
+    title: str | None,
+    finish: Finish,
+    attempts: list[Attempt],
+) -> None:
+    """Up to QUALITY_MAX_REPAIRS calls to the provider that wrote the text, naming each finding."""
+    for _ in range(runner.settings.quality_max_repairs):
+        current = attempts[-1]
+        if not current.failed:
+            return
+        spec = current.result.provider
+        if spec.is_cloud and runner.budget.spare <= 0:
+            # Every cloud call left is reserved for a planned step: the text stays flagged.
+            hybrid(
+                **_label(step),
+                Event="REPAIR_SKIPPED",
+                Reason="COST_LIMIT",
+                Provider=spec.label,
+                Failed=",".join(current.failed),
+            )
+            return
+        problems = [finding.message for check in current.checks for finding in check.findings]
+        messages = repair_messages(call.messages, current.result.text, problems)
+        hybrid(
+            **_label(step),
+            Event="REPAIR",
+            Provider=spec.label,
+            Failed=",".join(current.failed),
+        )
+        result = await runner.extra(step, spec, messages, call.max_tokens, title)
+        if not result.text:
+            attempts.append(Attempt(result, (), "repair"))
+            return
+        # The repair message is now part of the prompt: echoing it is an echo too. The text it
+        # repairs is not: keeping a good sentence of the first reply is no echo.
+        repaired = dataclasses.replace(given, prompt=f"{given.prompt}\n\n{_text(messages[-1])}")
+        result = finish(result)
+        attempts.append(Attempt(result, run_checks(result.text, repaired), "repair"))
+
+
+async def _escalate(
+    runner: StepRunner,
+    step: Step,
+    call: PhaseCall,
+    given: Given,
+    title: str | None,
+    finish: Finish,
+    attempts: list[Attempt],
+    primary: ProviderSpec | None,
+) -> None:
+    """The primary writes the step when the secondary's best text still fails and a call is free."""
+    best = _best(attempts)
+    if (
+        primary is None
+        or not best.failed
+        or best.result.provider.role is not Role.SECONDARY
+        or primary == best.result.provider
+        or attempts[0].result.fallback in _PRIMARY_FAILED
+        or runner.metrics.circuit_open
+        or (primary.is_cloud and runner.budget.spare <= 0)  # the abstract's reservation is kept
+    ):
+        return
+    hybrid(
+        **_label(step),
+        Event="ESCALATE",
+        Reason="QUALITY",
+        From="SECONDARY",
+        To="PRIMARY",
+        Failed=",".join(best.failed),
+    )
+    result = await runner.extra(step, primary, call.messages, call.max_tokens, title)
+    if not result.text:
+        attempts.append(Attempt(result, (), "escalation"))
+        return
+    result = finish(result)
+    attempts.append(Attempt(result, run_checks(result.text, given), "escalation"))
+
+
+def _best(attempts: Sequence[Attempt]) -> Attempt:
+    """The written attempt with the fewest findings; the earliest among equals."""
+    written = [attempt for attempt in attempts if attempt.result.text] or list(attempts[:1])
+    return min(written, key=lambda attempt: attempt.findings)
+
+
+def _merge(attempts: list[Attempt]) -> StepResult:
+    """The best attempt's text, with what every attempt cost and its own checks."""
+    first, best = attempts[0].result, _best(attempts)
+    final = first
+    if best is not attempts[0]:
+        # The step is the first result's (its start, fallback and plan), the text the best's.
+        final = dataclasses.replace(
+            first,
+            text=best.result.text,
+            provider=best.result.provider,
+            truncated=best.result.truncated,
+            citations_removed=best.result.citations_removed,
+            repeats_removed=best.result.repeats_removed,
+            citations_attributed=best.result.citations_attributed,
+            first_provider=first.provider,
+            requests=first.requests.copy(),
+            failures=first.failures.copy(),
+            errors=list(first.errors),
+        )
+    final.checks = best.checks
+    final.extra_calls = []
+    for attempt in attempts[1:]:
+        extra = attempt.result
+        final.extra_calls.append(
+            ExtraCall(
+                kind=attempt.kind,
+                provider=extra.provider,
+                input_tokens=extra.input_tokens,
+                output_tokens=extra.output_tokens,
+                requests=extra.attempts,
+                cached=extra.cached,
+                findings=attempt.findings if extra.text else None,
+            )
+        )
+        final.attempts += extra.attempts
+        final.latency_s = round(final.latency_s + extra.latency_s, 3)
+        final.elapsed_s = round(final.elapsed_s + extra.elapsed_s, 3)
+        final.input_tokens += extra.input_tokens
+        final.output_tokens += extra.output_tokens
+        final.requests.update(extra.requests)
+        final.failures.update(extra.failures)
+        final.errors += extra.errors
+        final.cached = final.cached and (extra.cached or not extra.attempts)
+    return final
+
+
+def _label(step: Step) -> dict[str, str]:
+    return {"Phase": step.phase.name, "Section": step.section_id or "-"}
+
+
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else str(message.content)

@@ -1,0 +1,227 @@
+"""The quality gate: failing texts are repaired, escalated to the primary, or kept and flagged."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from fakes import EVERYONE, FakeProviders, compile_outline
+from langchain_core.messages import BaseMessage
+
+from reporting.compiler.execute import CompiledReport
+from reporting.compiler.models import ChatModels
+from reporting.compiler.prompts import repair_messages
+from reporting.compiler.runner import StepResult
+from reporting.outline.loader import load_outline
+from reporting.outline.model import Outline
+from reporting.phases import CompilationPhase
+from reporting.routing.roles import Role
+from reporting.settings import Settings
+
+OUTLINE = """\
+title: Reliability Review
+audience: engineering leadership
+sections:
+  - title: Incidents
+    type: analysis
+    brief: How many incidents the quarter had.
+    points: ["9 incidents in Q3, down from 14 in Q2"]
+    words: 30
+"""
+
+DRAFT = (
+    "- The quarter had 9 incidents in Q3.\n- That is down from 14 in Q2.\n"
+    "- Most incidents were small and quickly fixed.\n- The team plans more reliability work."
+)
+DRAFT_INVENTED = DRAFT.replace("9 incidents", "15 incidents").replace("14 in", "18 in")
+PROSE = (
+    "The quarter had 9 incidents in Q3, down from 14 in Q2. Most of them were small, and "
+    "the team fixed them quickly. The team now plans further reliability work across services."
+)
+PROSE_INVENTED = PROSE.replace("9 incidents", "15 incidents")
+PROSE_WORSE = PROSE_INVENTED.replace("14 in", "18 in")
+ABSTRACT = " ".join(
+    [
+        "This review looks at service reliability for engineering leadership.",
+        "It counts the incidents of the third quarter against the second.",
+        "The count fell, and most problems were small and short.",
+        "Engineers fixed them quickly, with little effect on customers.",
+        "Teams learned where alerts came late and where runbooks were thin.",
+        "Those lessons now shape the work planned for the coming months.",
+        "Better alerting, clearer ownership and regular drills come first.",
+        "Leadership is asked to keep time for that work in every team's plan.",
+        "Progress will be measured by the incident count and recovery times.",
+        "A short update will follow at the end of the next quarter.",
+        "Until then, the current on-call rotation stays as it is.",
+        "Questions about this review go to the reliability group.",
+    ]
+)
+
+
+def outline_at(tmp_path: Path) -> Outline:
+    path = tmp_path / "outline.yaml"
+    path.write_text(OUTLINE, encoding="utf-8")
+    return load_outline(path)
+
+
+def build(
+    tmp_path: Path, fakes: FakeProviders, *, hybrid: bool = False, **settings: object
+) -> CompiledReport:
+    values = {
+        "vra_hybrid_mode": hybrid,
+        "openai_api_key": "sk-test-0000",
+        "quality_gate": "repair",
+        **settings,
+    }
+    config = Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return compile_outline(
+        outline_at(tmp_path), config, ChatModels(config, factory=fakes), available=EVERYONE
+    )
+
+
+def result(report: CompiledReport, phase: CompilationPhase) -> StepResult:
+    section = None if phase is CompilationPhase.ABSTRACT else report.outline.sections[0].id
+    [found] = [r for r in report.results if r.step.phase is phase and r.step.section_id == section]
+    return found
+
+
+def sequence(*texts: str) -> FakeProviders:
+    """One provider answering `texts` in order (call n gets texts[n-1])."""
+    return FakeProviders(scripts={"openai": lambda n: texts[n - 1]})
+
+
+def test_the_default_gate_repairs_once_and_writes_no_comments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("QUALITY_GATE")  # the test suite's own default is off
+    settings = Settings(_env_file=None)
+    assert (settings.quality_gate, settings.quality_max_repairs) == ("repair", 1)
+    assert settings.review_comments is False
+
+
+def test_good_texts_pass_every_check_and_cost_no_extra_call(tmp_path: Path) -> None:
+    fakes = sequence(DRAFT, PROSE, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes, quality_gate="repair")
+    assert fakes.calls("openai") == 4
+    for step in report.results:
+        assert step.checks is not None and step.failed_checks == [], step.checks
+        assert step.repairs == 0 and not step.escalated
+
+
+def test_an_invented_figure_is_repaired_by_a_call_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="reporting")
+    fakes = sequence(DRAFT_INVENTED, DRAFT, PROSE, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes)
+    draft = result(report, CompilationPhase.DRAFT)
+    assert fakes.calls("openai") == 5
+    assert draft.text == DRAFT and draft.failed_checks == []
+    assert draft.repairs == 1 and draft.attempts == 2
+    assert [call.kind for call in draft.extra_calls] == ["repair"]
+    assert "Event=REPAIR" in caplog.text and "Failed=facts" in caplog.text
+
+
+def test_the_repair_message_names_each_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[BaseMessage]] = []
+
+    def spy(messages: list[BaseMessage], text: str, problems: list[str]) -> list[BaseMessage]:
+        built = repair_messages(messages, text, problems)
+        seen.append(built)
+        return built
+
+    monkeypatch.setattr("reporting.compiler.gate.repair_messages", spy)
+    build(tmp_path, sequence(DRAFT_INVENTED, DRAFT, PROSE, PROSE, ABSTRACT))
+    [built] = seen
+    # The call again, the reply that failed, then the problems.
+    assert built[-2].content == DRAFT_INVENTED
+    message = str(built[-1].content)
+    assert "15" in message and "18" in message and "9" in message and "14" in message
+    assert message.startswith("Your text has these problems:")
+
+
+def test_when_every_attempt_fails_the_best_is_kept_and_flagged(tmp_path: Path) -> None:
+    # REFINE: the first text has one unsupported figure, its repair two: the first is kept.
+    fakes = sequence(DRAFT, PROSE, PROSE_INVENTED, PROSE_WORSE, ABSTRACT)
+    report = build(tmp_path, fakes)
+    refine = result(report, CompilationPhase.REFINE)
+    assert refine.text == PROSE_INVENTED
+    assert refine.failed_checks == ["facts"]
+    assert refine.repairs == 1
+    assert [call.findings for call in refine.extra_calls] == [2]
+
+
+def test_report_gate_records_checks_but_never_calls_again(tmp_path: Path) -> None:
+    fakes = sequence(DRAFT_INVENTED, PROSE, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes, quality_gate="report")
+    draft = result(report, CompilationPhase.DRAFT)
+    assert fakes.calls("openai") == 4
+    assert draft.failed_checks == ["facts"] and draft.repairs == 0
+
+
+def test_off_gate_checks_nothing(tmp_path: Path) -> None:
+    fakes = sequence(DRAFT_INVENTED, PROSE, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes, quality_gate="off")
+    assert all(step.checks is None for step in report.results)
+    assert fakes.calls("openai") == 4
+
+
+def test_a_failing_secondary_text_escalates_to_the_primary(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="reporting")
+    # Hybrid: EXPAND goes to the secondary, which fails twice; the primary's text passes.
+    fakes = FakeProviders(
+        scripts={
+            "openai": lambda n: [DRAFT, PROSE, PROSE, ABSTRACT][n - 1],
+            "local": lambda n: PROSE_INVENTED,
+        }
+    )
+    report = build(tmp_path, fakes, hybrid=True, max_cloud_calls=10)
+    expand = result(report, CompilationPhase.EXPAND)
+    assert expand.step.provider.role is Role.SECONDARY
+    assert expand.escalated and expand.provider.role is Role.PRIMARY
+    assert expand.first_provider is not None and expand.first_provider.role is Role.SECONDARY
+    assert expand.text == PROSE and expand.failed_checks == []
+    assert (fakes.calls("local"), fakes.calls("openai")) == (2, 4)
+    line = next(r.getMessage() for r in caplog.records if "Event=ESCALATE" in r.getMessage())
+    assert (
+        "Phase=EXPAND | Section=1 | Event=ESCALATE | Reason=QUALITY | From=SECONDARY | "
+        "To=PRIMARY | Failed=facts"
+    ) in line
+    assert report.metrics.cloud_calls == 4
+
+
+def test_no_escalation_takes_a_call_a_planned_step_needs(tmp_path: Path) -> None:
+    # Three planned cloud steps (DRAFT, REFINE, ABSTRACT) and exactly three calls allowed.
+    fakes = FakeProviders(
+        scripts={
+            "openai": lambda n: [DRAFT, PROSE, ABSTRACT][n - 1],
+            "local": lambda n: PROSE_INVENTED,
+        }
+    )
+    report = build(tmp_path, fakes, hybrid=True, max_cloud_calls=3)
+    expand = result(report, CompilationPhase.EXPAND)
+    assert not expand.escalated and expand.failed_checks == ["facts"]
+    assert result(report, CompilationPhase.ABSTRACT).provider.role is Role.PRIMARY
+    assert report.metrics.cloud_calls == 3
+
+
+def test_no_escalation_to_an_unreachable_primary(tmp_path: Path) -> None:
+    # Every step on the secondary; its EXPAND (call 2) fails twice.
+    texts = [DRAFT, PROSE_INVENTED, PROSE_INVENTED, PROSE, ABSTRACT]
+    fakes = FakeProviders(scripts={"local": lambda n: texts[n - 1]})
+    values = {"vra_hybrid_mode": True, "max_cloud_calls": 10, "quality_gate": "repair"}
+    config = Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    report = compile_outline(
+        outline_at(tmp_path),
+        config,
+        ChatModels(config, factory=fakes),
+        available={Role.PRIMARY: False, Role.SECONDARY: True},
+    )
+    assert (fakes.calls("openai"), fakes.calls("local")) == (0, 5)
+    assert result(report, CompilationPhase.EXPAND).failed_checks == ["facts"]
+    assert not any(step.escalated for step in report.results)
