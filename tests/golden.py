@@ -40,6 +40,7 @@ VOLATILE = {
     "latency_s",
     "elapsed_s",
     "latency_ms",
+    "extra_latency_s",
 }
 
 

@@ -189,6 +189,7 @@ def _merge(attempts: list[Attempt]) -> StepResult:
                 input_tokens=extra.input_tokens,
                 output_tokens=extra.output_tokens,
                 requests=extra.attempts,
+                latency_s=extra.latency_s,
                 cached=extra.cached,
                 findings=attempt.findings if extra.text else None,
             )

@@ -93,6 +93,7 @@ class ExtraCall:
     input_tokens: int
     output_tokens: int
     requests: int  # requests sent (0: cached or refused)
+    latency_s: float  # time spent in its requests
     cached: bool
     findings: int | None  # findings of its text (None: the call failed)
 

@@ -93,6 +93,7 @@ def quality_call_record(extra: ExtraCall, prices: PriceTable) -> dict[str, Any]:
         "model": spec.model,
         "cloud": spec.is_cloud,
         "requests": extra.requests,
+        "latency_s": extra.latency_s,
         "cached": extra.cached,
         "input_tokens": extra.input_tokens,
         "output_tokens": extra.output_tokens,

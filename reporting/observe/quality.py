@@ -75,5 +75,6 @@ def quality_record(calls: list[dict[str, Any]], gate: str) -> dict[str, Any]:
         "extra_requests": sum(extra["requests"] for extra in extras),
         "extra_cloud_requests": sum(extra["requests"] for extra in extras if extra["cloud"]),
         "extra_cost_usd": round(sum(extra["cost_usd"] for extra in extras), 6),
+        "extra_latency_s": round(sum(extra["latency_s"] for extra in extras), 3),
         "passed": not any(failed_checks(call) for call in final),
     }
