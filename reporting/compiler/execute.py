@@ -21,7 +21,7 @@ from reporting.errors import ReportingError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.quality.checks import check_duplication
+from reporting.quality.checks import check_duplication, unsupported_figures
 from reporting.quality.given import Given, NamedText
 from reporting.routing.plan import Plan
 from reporting.routing.roles import ProviderSpec, Reason, Role
@@ -127,6 +127,9 @@ async def execute(
         call.messages,
         others=[NamedText(s.title, s.text) for s in refined],
         target_words=ABSTRACT_WORDS,
+        untrusted=frozenset().union(
+            *(unsupported_figures(results[s.index].checks) for s in plan.steps if s.section_id)
+        ),
     )
     results[step.index] = await run_checked(
         runner, step, call, given, None, lambda result: tidy_step_text(result, 0), escalate_to
@@ -159,9 +162,10 @@ async def _run_section(
     given = grounding.for_section(section.id).chunks
     attribution = runner.settings.citation_attribution
     previous: str | None = None
+    untrusted: frozenset[str] = frozenset()  # unsupported figures the texts so far kept
 
     async def write(call: PhaseCall) -> str:
-        nonlocal previous
+        nonlocal previous, untrusted
         step = plan.step(section.id, call.phase)
 
         def finish(result: StepResult) -> StepResult:
@@ -170,10 +174,13 @@ async def _run_section(
                 result.text, result.citations_attributed = attribute(result.text, given)
             return result
 
-        checked = Given.for_call(outline, section, call.phase, previous, given, call.messages)
+        checked = Given.for_call(
+            outline, section, call.phase, previous, given, call.messages, untrusted=untrusted
+        )
         result = await run_checked(runner, step, call, checked, section.title, finish, escalate_to)
         results[step.index] = result
         previous = result.text
+        untrusted |= unsupported_figures(result.checks)
         return result.text
 
     await write_section(outline, section, given, write)

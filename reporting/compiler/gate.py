@@ -50,6 +50,25 @@ class Attempt:
         return [check.name for check in self.checks if not check.passed]
 
 
+@dataclass(frozen=True)
+class GatedStep:
+    """One step as the gate runs it: its call, what it was given, and how a text is tidied."""
+
+    runner: StepRunner
+    step: Step
+    call: PhaseCall
+    given: Given
+    title: str | None
+    finish: Finish
+
+    async def extra(self, spec: ProviderSpec, messages: list[BaseMessage]) -> StepResult:
+        """One more call for this step on `spec`; its text tidied, or empty when it failed."""
+        result = await self.runner.extra(
+            self.step, spec, messages, self.call.max_tokens, self.title
+        )
+        return self.finish(result) if result.text else result
+
+
 async def run_checked(
     runner: StepRunner,
     step: Step,
@@ -66,65 +85,45 @@ async def run_checked(
         return first
     attempts = [Attempt(first, run_checks(first.text, given))]
     if gate in ("repair", "strict"):
-        await _repair(runner, step, call, given, title, finish, attempts)
-        await _escalate(runner, step, call, given, title, finish, attempts, escalate_to)
+        job = GatedStep(runner, step, call, given, title, finish)
+        await _repair(job, attempts)
+        await _escalate(job, attempts, escalate_to)
     return _merge(attempts)
 
 
-async def _repair(
-    runner: StepRunner,
-    step: Step,
-    call: PhaseCall,
-    given: Given,
-    title: str | None,
-    finish: Finish,
-    attempts: list[Attempt],
-) -> None:
+async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
     """Up to QUALITY_MAX_REPAIRS calls to the provider that wrote the text, naming each finding."""
-    for _ in range(runner.settings.quality_max_repairs):
+    for _ in range(job.runner.settings.quality_max_repairs):
         current = attempts[-1]
         if not current.failed:
             return
         spec = current.result.provider
-        if spec.is_cloud and runner.budget.spare <= 0:
+        failed = ",".join(current.failed)
+        if spec.is_cloud and job.runner.budget.spare <= 0:
             # Every cloud call left is reserved for a planned step: the text stays flagged.
             hybrid(
-                **_label(step),
+                **_label(job.step),
                 Event="REPAIR_SKIPPED",
                 Reason="COST_LIMIT",
                 Provider=spec.label,
-                Failed=",".join(current.failed),
+                Failed=failed,
             )
             return
         problems = [finding.message for check in current.checks for finding in check.findings]
-        messages = repair_messages(call.messages, current.result.text, problems)
-        hybrid(
-            **_label(step),
-            Event="REPAIR",
-            Provider=spec.label,
-            Failed=",".join(current.failed),
-        )
-        result = await runner.extra(step, spec, messages, call.max_tokens, title)
-        if not result.text:
-            attempts.append(Attempt(result, (), "repair"))
-            return
+        messages = repair_messages(job.call.messages, current.result.text, problems)
+        hybrid(**_label(job.step), Event="REPAIR", Provider=spec.label, Failed=failed)
+        result = await job.extra(spec, messages)
         # The repair message is now part of the prompt: echoing it is an echo too. The text it
         # repairs is not: keeping a good sentence of the first reply is no echo.
-        repaired = dataclasses.replace(given, prompt=f"{given.prompt}\n\n{_text(messages[-1])}")
-        result = finish(result)
-        attempts.append(Attempt(result, run_checks(result.text, repaired), "repair"))
+        repaired = dataclasses.replace(
+            job.given, prompt=f"{job.given.prompt}\n\n{_text(messages[-1])}"
+        )
+        attempts.append(_checked(result, repaired, "repair"))
+        if not result.text:
+            return
 
 
-async def _escalate(
-    runner: StepRunner,
-    step: Step,
-    call: PhaseCall,
-    given: Given,
-    title: str | None,
-    finish: Finish,
-    attempts: list[Attempt],
-    primary: ProviderSpec | None,
-) -> None:
+async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSpec | None) -> None:
     """The primary writes the step when the secondary's best text still fails and a call is free."""
     best = _best(attempts)
     if (
@@ -133,24 +132,25 @@ async def _escalate(
         or best.result.provider.role is not Role.SECONDARY
         or primary == best.result.provider
         or attempts[0].result.fallback in _PRIMARY_FAILED
-        or runner.metrics.circuit_open
-        or (primary.is_cloud and runner.budget.spare <= 0)  # the abstract's reservation is kept
+        or job.runner.metrics.circuit_open
+        or (primary.is_cloud and job.runner.budget.spare <= 0)  # the abstract's call is kept
     ):
         return
     hybrid(
-        **_label(step),
+        **_label(job.step),
         Event="ESCALATE",
         Reason="QUALITY",
         From="SECONDARY",
         To="PRIMARY",
         Failed=",".join(best.failed),
     )
-    result = await runner.extra(step, primary, call.messages, call.max_tokens, title)
-    if not result.text:
-        attempts.append(Attempt(result, (), "escalation"))
-        return
-    result = finish(result)
-    attempts.append(Attempt(result, run_checks(result.text, given), "escalation"))
+    result = await job.extra(primary, job.call.messages)
+    attempts.append(_checked(result, job.given, "escalation"))
+
+
+def _checked(result: StepResult, given: Given, kind: str) -> Attempt:
+    """An attempt and its checks (none for a call that failed)."""
+    return Attempt(result, run_checks(result.text, given) if result.text else (), kind)
 
 
 def _best(attempts: Sequence[Attempt]) -> Attempt:

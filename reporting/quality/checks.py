@@ -55,6 +55,7 @@ class Finding:
     check: str
     message: str
     sentence: str = ""
+    figures: tuple[str, ...] = ()  # the unsupported figures, as the text writes them
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def check_facts(text: str, given: Given) -> CheckResult:
             message = f"{gives}; the facts say {join_words(facts)} ({quote(fact.text)})."
         else:
             message = f"{gives}, which nothing the call was given says; leave it out."
-        findings.append(Finding(FACTS, message, said))
+        findings.append(Finding(FACTS, message, said, tuple(f.text for f in wrong)))
     return CheckResult(FACTS, tuple(findings))
 
 
@@ -339,7 +340,9 @@ def check_cited_figures(text: str, given: Given) -> CheckResult:
             f"{quote(sentence.text)} gives {join_words([f.shown for f in wrong])}, which source "
             f"{sources} does not have{says}. Cite only what the source says."
         )
-        findings.append(Finding(CITED_FIGURES, message, sentence.text))
+        findings.append(
+            Finding(CITED_FIGURES, message, sentence.text, tuple(f.text for f in wrong))
+        )
     return CheckResult(CITED_FIGURES, tuple(findings))
 
 
@@ -632,6 +635,13 @@ CHECKS: tuple[Callable[[str, Given], CheckResult], ...] = (
     check_length,
     check_duplication,
 )
+
+
+def unsupported_figures(checks: Sequence[CheckResult] | None) -> frozenset[str]:
+    """The figures the checks found unsupported, which no later call may take as given."""
+    return frozenset(
+        figure for check in checks or () for f in check.findings for figure in f.figures
+    )
 
 
 def run_checks(text: str, given: Given) -> tuple[CheckResult, ...]:

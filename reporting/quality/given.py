@@ -44,6 +44,9 @@ class Given:
     section_titles: tuple[str, ...] = ()  # every section of the outline
     audience: str = ""
     tone: str = ""
+    # Figures of the previous text or the other sections that were themselves unsupported: kept
+    # in a text that never passed, they must not make a later text's copy of them look given.
+    untrusted: frozenset[str] = frozenset()
     # Cached indexes are built on first use; they are not part of a Given's identity.
     _cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -59,6 +62,7 @@ class Given:
         *,
         others: Sequence[NamedText] = (),
         target_words: int | None = None,
+        untrusted: frozenset[str] = frozenset(),
     ) -> Given:
         """What a call of the compiler's chain was given (`section` None for the abstract)."""
         if target_words is None:
@@ -80,6 +84,7 @@ class Given:
             section_titles=tuple(s.title for s in outline.walk()),
             audience=outline.audience or "",
             tone=outline.tone or "",
+            untrusted=untrusted,
         )
 
     @property
@@ -98,11 +103,16 @@ class Given:
         """The figures of every fact, indexed (built once per Given)."""
         index = self._cache.get("figures")
         if not isinstance(index, FigureIndex):
-            # The previous phase's text was read when it was checked: its figures are reused.
-            facts = [text for text in self.facts if text is not self.previous]
+            # Earlier calls' texts were read when they were checked: their figures are reused.
+            written = [self.previous or ""]
+            if self.phase is CompilationPhase.ABSTRACT:
+                written += [other.text for other in self.others]
+            facts = [text for text in self.facts if all(text is not w for w in written)]
             index = self._cache["figures"] = FigureIndex.of(facts)
-            for figure in text_figures(self.previous or ""):
-                index.add(figure)
+            for text in written:
+                for figure in text_figures(text):
+                    if figure.text not in self.untrusted:
+                        index.add(figure)
         return index
 
     def chunk_figures(self, number: int) -> FigureIndex:

@@ -8,6 +8,15 @@ from pathlib import Path
 import pytest
 from fakes import EVERYONE, FakeProviders, compile_outline
 from langchain_core.messages import BaseMessage
+from passing import (
+    ABSTRACT,
+    DRAFT,
+    DRAFT_INVENTED,
+    OUTLINE,
+    PROSE,
+    PROSE_INVENTED,
+    PROSE_WORSE,
+)
 
 from reporting.compiler.execute import CompiledReport
 from reporting.compiler.models import ChatModels
@@ -18,45 +27,6 @@ from reporting.outline.model import Outline
 from reporting.phases import CompilationPhase
 from reporting.routing.roles import Role
 from reporting.settings import Settings
-
-OUTLINE = """\
-title: Reliability Review
-audience: engineering leadership
-sections:
-  - title: Incidents
-    type: analysis
-    brief: How many incidents the quarter had.
-    points: ["9 incidents in Q3, down from 14 in Q2"]
-    words: 30
-"""
-
-DRAFT = (
-    "- The quarter had 9 incidents in Q3.\n- That is down from 14 in Q2.\n"
-    "- Most incidents were small and quickly fixed.\n- The team plans more reliability work."
-)
-DRAFT_INVENTED = DRAFT.replace("9 incidents", "15 incidents").replace("14 in", "18 in")
-PROSE = (
-    "The quarter had 9 incidents in Q3, down from 14 in Q2. Most of them were small, and "
-    "the team fixed them quickly. The team now plans further reliability work across services."
-)
-PROSE_INVENTED = PROSE.replace("9 incidents", "15 incidents")
-PROSE_WORSE = PROSE_INVENTED.replace("14 in", "18 in")
-ABSTRACT = " ".join(
-    [
-        "This review looks at service reliability for engineering leadership.",
-        "It counts the incidents of the third quarter against the second.",
-        "The count fell, and most problems were small and short.",
-        "Engineers fixed them quickly, with little effect on customers.",
-        "Teams learned where alerts came late and where runbooks were thin.",
-        "Those lessons now shape the work planned for the coming months.",
-        "Better alerting, clearer ownership and regular drills come first.",
-        "Leadership is asked to keep time for that work in every team's plan.",
-        "Progress will be measured by the incident count and recovery times.",
-        "A short update will follow at the end of the next quarter.",
-        "Until then, the current on-call rotation stays as it is.",
-        "Questions about this review go to the reliability group.",
-    ]
-)
 
 
 def outline_at(tmp_path: Path) -> Outline:
@@ -225,3 +195,12 @@ def test_no_escalation_to_an_unreachable_primary(tmp_path: Path) -> None:
     assert (fakes.calls("openai"), fakes.calls("local")) == (0, 5)
     assert result(report, CompilationPhase.EXPAND).failed_checks == ["facts"]
     assert not any(step.escalated for step in report.results)
+
+
+def test_a_figure_kept_unsupported_is_not_support_for_the_next_phase(tmp_path: Path) -> None:
+    # DRAFT invents 15 incidents and keeps it (report gate); EXPAND repeats it: still flagged.
+    fakes = sequence(DRAFT_INVENTED, PROSE_INVENTED, PROSE_INVENTED, ABSTRACT)
+    report = build(tmp_path, fakes, quality_gate="report")
+    for phase in (CompilationPhase.EXPAND, CompilationPhase.REFINE):
+        assert result(report, phase).failed_checks == ["facts"], phase
+    assert "15" in result(report, CompilationPhase.REFINE).checks[0].findings[0].message
