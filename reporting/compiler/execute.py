@@ -22,7 +22,8 @@ from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
 from reporting.quality.checks import check_duplication, unsupported_figures
-from reporting.quality.given import Given, NamedText
+from reporting.quality.figures import Figure
+from reporting.quality.given import Given, NamedText, outline_dates
 from reporting.routing.plan import Plan
 from reporting.routing.roles import ProviderSpec, Reason, Role
 from reporting.sources.citations import CitationRegistry, attribute, check_citations
@@ -82,13 +83,14 @@ async def execute(
     runner = StepRunner(context, plan.providers, budget, metrics)
     # A failing secondary text may go to the primary, unless the primary cannot be reached.
     escalate_to = plan.providers[Role.PRIMARY] if plan.available.get(Role.PRIMARY, True) else None
+    dates = outline_dates(outline)  # any section may name the report's period
 
     # Draft, expand, refine: every section's chain side by side. When one fails, no new
     # step starts, but calls already in flight finish and are kept (and cached).
     results: dict[int, StepResult] = {}
     outcomes = await asyncio.gather(
         *(
-            _run_section(runner, plan, outline, s, grounding, results, escalate_to)
+            _run_section(runner, plan, outline, s, grounding, results, escalate_to, dates)
             for s in outline.walk()
         ),
         return_exceptions=True,
@@ -127,6 +129,7 @@ async def execute(
         call.messages,
         others=[NamedText(s.title, s.text) for s in refined],
         target_words=ABSTRACT_WORDS,
+        dates=dates,
         untrusted=frozenset().union(
             *(unsupported_figures(results[s.index].checks) for s in plan.steps if s.section_id)
         ),
@@ -156,6 +159,7 @@ async def _run_section(
     grounding: Grounding,
     results: dict[int, StepResult],
     escalate_to: ProviderSpec | None,
+    dates: tuple[Figure, ...],
 ) -> None:
     """One section's chain on the runner, each phase fed the previous one's text."""
     # Every phase gets the same numbered chunks, so [n] means the same source throughout.
@@ -175,7 +179,14 @@ async def _run_section(
             return result
 
         checked = Given.for_call(
-            outline, section, call.phase, previous, given, call.messages, untrusted=untrusted
+            outline,
+            section,
+            call.phase,
+            previous,
+            given,
+            call.messages,
+            untrusted=untrusted,
+            dates=dates,
         )
         result = await run_checked(runner, step, call, checked, section.title, finish, escalate_to)
         results[step.index] = result

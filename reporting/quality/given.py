@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage
 
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.quality.figures import FigureIndex, text_figures
+from reporting.quality.figures import Figure, FigureIndex, text_figures
 from reporting.sources.read import Chunk
 from reporting.text import stopwords
 
@@ -47,6 +47,8 @@ class Given:
     # Figures of the previous text or the other sections that were themselves unsupported: kept
     # in a text that never passed, they must not make a later text's copy of them look given.
     untrusted: frozenset[str] = frozenset()
+    # Dates and years anywhere in the outline: the report's period, which any section may name.
+    dates: tuple[Figure, ...] = ()
     # Cached indexes are built on first use; they are not part of a Given's identity.
     _cache: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -63,6 +65,7 @@ class Given:
         others: Sequence[NamedText] = (),
         target_words: int | None = None,
         untrusted: frozenset[str] = frozenset(),
+        dates: tuple[Figure, ...] = (),
     ) -> Given:
         """What a call of the compiler's chain was given (`section` None for the abstract)."""
         if target_words is None:
@@ -85,6 +88,7 @@ class Given:
             audience=outline.audience or "",
             tone=outline.tone or "",
             untrusted=untrusted,
+            dates=dates,
         )
 
     @property
@@ -109,6 +113,8 @@ class Given:
                 written += [other.text for other in self.others]
             facts = [text for text in self.facts if all(text is not w for w in written)]
             index = self._cache["figures"] = FigureIndex.of(facts)
+            for date in self.dates:
+                index.add(date)
             for text in written:
                 for figure in text_figures(text):
                     if figure.text not in self.untrusted:
@@ -153,6 +159,14 @@ class Given:
             words = f" {' '.join(_WORDS.findall(' '.join(changed).casefold()))} "
             grams = {gram for gram in grams if f" {gram} " not in words}
         return frozenset(grams)
+
+
+def outline_dates(outline: Outline) -> tuple[Figure, ...]:
+    """The dates and years of the whole outline, computed once per report."""
+    texts = [outline.title, *(t for s in outline.walk() for t in (s.title, s.brief, *s.points))]
+    return tuple(
+        figure for text in texts for figure in text_figures(text) if figure.kind in ("date", "year")
+    )
 
 
 def message_text(message: BaseMessage) -> str:

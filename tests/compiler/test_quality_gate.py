@@ -204,3 +204,19 @@ def test_a_figure_kept_unsupported_is_not_support_for_the_next_phase(tmp_path: P
     for phase in (CompilationPhase.EXPAND, CompilationPhase.REFINE):
         assert result(report, phase).failed_checks == ["facts"], phase
     assert "15" in result(report, CompilationPhase.REFINE).checks[0].findings[0].message
+
+
+def test_any_section_may_name_a_date_of_the_outline(tmp_path: Path) -> None:
+    outline = OUTLINE.replace(
+        "sections:\n", "sections:\n  - title: Scope\n    brief: Covers July to September 2026.\n"
+    )
+    path = tmp_path / "dated.yaml"
+    path.write_text(outline, encoding="utf-8")
+    config = Settings(_env_file=None, quality_gate="report")  # type: ignore[call-arg]
+    dated = PROSE.replace("The quarter had", "In September 2026 the quarter had")
+    fakes = FakeProviders(scripts={"openai": lambda n: dated})
+    report = compile_outline(
+        load_outline(path), config, ChatModels(config, factory=fakes), available=EVERYONE
+    )
+    incidents = [r for r in report.results if r.step.section_id == "2" and r.checks]
+    assert incidents and all("facts" not in r.failed_checks for r in incidents)
