@@ -22,6 +22,7 @@ from reporting.observe.manifest import build_manifest
 from reporting.outline.loader import parse_outline
 from reporting.outline.model import Outline, SectionType
 from reporting.phases import CompilationPhase
+from reporting.quality.figures import given_figures, text_figures
 from reporting.routing.plan import make_plan
 from reporting.routing.roles import Reason, Role
 from reporting.settings import Settings, load_settings
@@ -293,3 +294,97 @@ def test_retries_count_only_retries_that_were_sent() -> None:
     assert fakes.calls("openai") == 1
     assert report.results[-1].fallback == "ERROR"
     assert report.metrics.retries == fakes.calls("openai") - 1
+
+
+# --------------------------------------------------------------------------- quality gate
+
+FIGURES = st.lists(st.integers(0, 5000).map(str) | st.sampled_from(["12%", "$71k", "2031"]))
+
+
+def figure_script(figures: list[str], failures: frozenset[int], error: Exception) -> Script:
+    """Replies that carry random figures (some invented), failing on the chosen calls."""
+
+    def script(n: int) -> str | BaseException:
+        if n in failures:
+            return error
+        shown = figures[n % len(figures)] if figures else "no"
+        return f"The count was {shown} this quarter. Work went on as planned for call {n}."
+
+    return script
+
+
+def figures_in(text: str) -> set[str]:
+    """The figures of a written text, as written."""
+    return {figure.text for figure in text_figures(text)}
+
+
+def given_figures_in(text: str) -> set[str]:
+    """The figures of a given text, list and section numbers included, as written."""
+    return {figure.text for figure in given_figures(text)}
+
+
+def strings_of(data: Any) -> list[str]:
+    """Every string of an outline's data."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for value in data.values() for s in strings_of(value)]
+    if isinstance(data, list):
+        return [s for value in data for s in strings_of(value)]
+    return []
+
+
+@PROPERTY
+@given(
+    data=OUTLINE_DATA,
+    knobs=KNOBS,
+    figures=FIGURES,
+    failures=FAILURES,
+    error=ERRORS,
+    gate=st.sampled_from(["repair", "strict", "report"]),
+    repairs=st.integers(0, 2),
+)
+def test_every_figure_of_a_final_text_is_given_or_flagged(
+    data: dict[str, Any],
+    knobs: Knobs,
+    figures: list[str],
+    failures: frozenset[int],
+    error: Exception,
+    gate: str,
+    repairs: int,
+) -> None:
+    outline = parse_outline(data, "x.yaml")
+    settings = knobs.settings().model_copy(
+        update={"quality_gate": gate, "quality_max_repairs": repairs}
+    )
+    scripts = {
+        "openai": figure_script(figures, failures, error),
+        "local": figure_script(figures, frozenset(), error),
+    }
+    report, fakes = compile_with_fakes(outline, settings, scripts)
+
+    # Repairs and escalations stay under the cap, and are in the books.
+    assert fakes.calls("openai") == report.metrics.cloud_calls <= knobs.max_cloud_calls
+    manifest = manifest_of(report, settings, data)
+    sent: Counter[str] = Counter()
+    for call in manifest["calls"]:
+        sent.update(call["requests"])
+    for provider in ("openai", "local"):
+        assert sent[provider] == fakes.calls(provider)
+    if gate == "report":
+        assert manifest["quality"]["repairs"] == 0 and manifest["quality"]["escalations"] == 0
+
+    # Every figure of a final text is in its call's inputs, or listed as unsupported.
+    flagged = {
+        (item["section"], figure)
+        for item in manifest["quality"]["unsupported_figures"]
+        for figure in figures_in(item["sentence"])
+    }
+    given = set().union(*(given_figures_in(text) for text in strings_of(data)))
+    for result in report.results:
+        if result.step.phase not in (CompilationPhase.REFINE, CompilationPhase.ABSTRACT):
+            continue
+        for figure in figures_in(result.text):
+            if figure in given:
+                continue
+            assert (result.step.section_id, figure) in flagged, (figure, result.text)
