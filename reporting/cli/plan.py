@@ -13,6 +13,7 @@ from reporting.cli.common import (
     out,
     settings_or_exit,
 )
+from reporting.settings import Settings
 
 
 def plan(
@@ -76,3 +77,18 @@ def plan(
             f"${total.baseline_usd:.4f} all-cloud (saving ${total.saving_usd:.4f})",
             markup=False,
         )
+        out.print(
+            gate_line(settings, estimate.max_cloud_calls - estimate.cloud_calls), markup=False
+        )
+
+
+def gate_line(settings: Settings, spare: int) -> str:
+    """What the quality gate may add to the plan: repairs and escalations are not in it."""
+    gate = settings.quality_gate
+    if gate in ("off", "report"):
+        return f"quality gate: {gate} (no repair or escalation call)"
+    return (
+        f"quality gate: {gate}; a step whose text fails a check gets up to "
+        f"{settings.quality_max_repairs} repair call(s), not in the projection above; cloud "
+        f"repairs and escalations may use only the {spare} cloud call(s) no planned step needs"
+    )

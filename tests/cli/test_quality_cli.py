@@ -110,3 +110,17 @@ def test_a_bad_gate_value_is_exit_2(
     assert result.exit_code == 2
     assert "quality_gate" in result.output.lower()
     assert openai_server.count == 0
+
+
+def test_plan_says_what_the_gate_may_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outline = tmp_path / "review.yaml"
+    outline.write_text(OUTLINE, encoding="utf-8")
+    env = {"VRA_HYBRID_MODE": "true", "SECONDARY_PROVIDER": "embedded", "QUALITY_GATE": "repair"}
+    result = runner.invoke(app, ["plan", str(outline)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "quality gate: repair; a step whose text fails a check gets up to 1 repair" in (
+        " ".join(result.stdout.split())
+    )
+    env["QUALITY_GATE"] = "report"
+    result = runner.invoke(app, ["plan", str(outline)], env=env)
+    assert "quality gate: report (no repair or escalation call)" in result.stdout
