@@ -124,3 +124,25 @@ def test_plan_says_what_the_gate_may_add(tmp_path: Path, monkeypatch: pytest.Mon
     env["QUALITY_GATE"] = "report"
     result = runner.invoke(app, ["plan", str(outline)], env=env)
     assert "quality gate: report (no repair or escalation call)" in result.stdout
+
+
+def test_batch_shows_each_reports_checks_and_exits_3_under_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer
+) -> None:
+    openai_server.reply = lambda body: "Revenue rose 250% in the quarter.\n\nThat is all."
+    for key, value in {
+        "OPENAI_API_KEY": "sk-test-key-1234",
+        "OPENAI_BASE_URL": openai_server.url,
+        "SECONDARY_PROVIDER": "embedded",
+        "QUALITY_GATE": "strict",
+    }.items():
+        monkeypatch.setenv(key, value)
+    folder = tmp_path / "outlines"
+    folder.mkdir()
+    for name in ("one", "two"):
+        (folder / f"{name}.yaml").write_text(OUTLINE, encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    assert "checks" in result.stdout and result.stdout.count("0/1") == 2
+    assert "2 written, 0 failed, 0 invalid" in result.stdout
+    assert "QUALITY_GATE=strict: 2 report(s)" in result.stderr
