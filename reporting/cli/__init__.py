@@ -1,7 +1,8 @@
 """The `report` command line: the only place that prints and picks exit codes.
 
 Exit codes: 0 report written · 1 generation failed (providers) · 2 bad input or configuration
-· 130 interrupted.
+· 3 a final text fails a quality check (`build` under QUALITY_GATE=strict, `check`) · 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reporting.cli import build, cache, compare, doctor, plan, stats
+from reporting.cli import build, cache, check, compare, doctor, plan, stats
 from reporting.cli.common import out
 from reporting.version import __version__
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command()(build.build)
 app.command()(build.batch)
 app.command()(plan.plan)
+app.command()(check.check)
 app.command()(compare.compare)
 app.command()(stats.stats)
 app.command()(doctor.doctor)

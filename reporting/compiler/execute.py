@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reporting.compiler.budget import CloudBudget
@@ -21,7 +22,7 @@ from reporting.errors import ReportingError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.quality.checks import check_duplication, unsupported_figures
+from reporting.quality.checks import check_across_sections, unsupported_figures, with_check
 from reporting.quality.figures import Figure
 from reporting.quality.given import Given, NamedText, outline_dates
 from reporting.routing.plan import Plan
@@ -115,25 +116,11 @@ async def execute(
     _check_across_sections(plan, outline, results)
 
     # Abstract: over all refined sections, in outline order; it cites nothing.
-    refined = [
-        SectionText(s.id, s.title, check_citations(bodies[s.id], 0)[0]) for s in outline.walk()
-    ]
     step = plan.step(None, CompilationPhase.ABSTRACT)
-    call = abstract_call(outline, refined)
-    given = Given.for_call(
-        outline,
-        None,
-        CompilationPhase.ABSTRACT,
-        None,
-        (),
-        call.messages,
-        others=[NamedText(s.title, s.text) for s in refined],
-        target_words=ABSTRACT_WORDS,
-        dates=dates,
-        untrusted=frozenset().union(
-            *(unsupported_figures(results[s.index].checks) for s in plan.steps if s.section_id)
-        ),
+    untrusted = frozenset[str]().union(
+        *(unsupported_figures(results[s.index].checks) for s in plan.steps if s.section_id)
     )
+    call, given = abstract_inputs(outline, bodies, dates=dates, untrusted=untrusted)
     results[step.index] = await run_checked(
         runner, step, call, given, None, lambda result: tidy_step_text(result, 0), escalate_to
     )
@@ -197,23 +184,42 @@ async def _run_section(
     await write_section(outline, section, given, write)
 
 
+def abstract_inputs(
+    outline: Outline,
+    bodies: Mapping[str, str],
+    *,
+    dates: tuple[Figure, ...] = (),
+    untrusted: frozenset[str] = frozenset(),
+) -> tuple[PhaseCall, Given]:
+    """The abstract's call over every section's body, and what its text is checked against."""
+    refined = [
+        SectionText(s.id, s.title, check_citations(bodies[s.id], 0)[0]) for s in outline.walk()
+    ]
+    call = abstract_call(outline, refined)
+    given = Given.for_call(
+        outline,
+        None,
+        CompilationPhase.ABSTRACT,
+        None,
+        (),
+        call.messages,
+        others=[NamedText(s.title, s.text) for s in refined],
+        target_words=ABSTRACT_WORDS,
+        dates=dates,
+        untrusted=untrusted,
+    )
+    return call, given
+
+
 def _check_across_sections(plan: Plan, outline: Outline, results: dict[int, StepResult]) -> None:
     """Add to each refined section's checks the sentences and paragraphs of earlier sections."""
-    earlier: list[NamedText] = []
-    for section in outline.walk():
-        result = results[plan.step(section.id, CompilationPhase.REFINE).index]
+    refined = [results[plan.step(s.id, CompilationPhase.REFINE).index] for s in outline.walk()]
+    if all(result.checks is None for result in refined):
+        return
+    texts = [NamedText(s.title, r.text) for s, r in zip(outline.walk(), refined, strict=True)]
+    for result, found in zip(refined, check_across_sections(outline.title, texts), strict=True):
         if result.checks is not None:
-            given = Given(
-                phase=CompilationPhase.REFINE,
-                report_title=outline.title,
-                section_title=section.title,
-                others=tuple(earlier),
-            )
-            found = check_duplication(result.text, given)
-            result.checks = tuple(
-                found if check.name == found.name else check for check in result.checks
-            )
-        earlier.append(NamedText(section.title, result.text))
+            result.checks = with_check(result.checks, found)
 
 
 def _log_unavailable(plan: Plan) -> None:

@@ -19,7 +19,7 @@ from functools import cached_property, lru_cache
 
 from reporting.phases import CompilationPhase
 from reporting.quality.figures import Figure, FigureIndex, given_figures, text_figures
-from reporting.quality.given import Given, word_grams
+from reporting.quality.given import Given, NamedText, word_grams
 from reporting.sources.citations import check_citations as keep_given_citations
 from reporting.text import one_line, sentence_key, stopwords
 
@@ -647,3 +647,22 @@ def unsupported_figures(checks: Sequence[CheckResult] | None) -> frozenset[str]:
 def run_checks(text: str, given: Given) -> tuple[CheckResult, ...]:
     """Every check on one call's text, in a fixed order."""
     return tuple(check(text, given) for check in CHECKS)
+
+
+def check_across_sections(report_title: str, sections: Sequence[NamedText]) -> list[CheckResult]:
+    """Each section's duplication check against the sections before it, in outline order."""
+    found: list[CheckResult] = []
+    for index, section in enumerate(sections):
+        given = Given(
+            phase=CompilationPhase.REFINE,
+            report_title=report_title,
+            section_title=section.title,
+            others=tuple(sections[:index]),
+        )
+        found.append(check_duplication(section.text, given))
+    return found
+
+
+def with_check(checks: Sequence[CheckResult], found: CheckResult) -> tuple[CheckResult, ...]:
+    """The checks with the one of `found`'s name replaced by it."""
+    return tuple(found if check.name == found.name else check for check in checks)
