@@ -23,7 +23,7 @@ from reporting.compare.run import (
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Sleep
 from reporting.logs import redact
-from reporting.observe.manifest import file_sha256, package_versions
+from reporting.observe.manifest import checks_record, file_sha256, package_versions
 from reporting.outline.model import Outline
 from reporting.render.compare import render_compare
 from reporting.render.outputs import safe_stem, staged
@@ -32,7 +32,8 @@ from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding
 
-COMPARE_VERSION = 1
+# 2 added each side's quality checks: `failed_checks` in a pair's sides and `checks` per pair
+COMPARE_VERSION = 2
 COMPARE_SUFFIX = ".compare.json"
 
 
@@ -50,7 +51,7 @@ class CompareResult:
 def compare_record(
     run: CompareRun, settings: Settings, outline_path: Path, routing_file: str
 ) -> dict[str, Any]:
-    """The comparison as JSON: plan, pairs with both texts, recommendations, totals."""
+    """The comparison as JSON: plan, pairs with both texts and checks, recommendations, totals."""
     pairs = []
     for pair_run in run.pairs:
         record = pair_to_dict(pair_run.pair)
@@ -58,6 +59,7 @@ def compare_record(
         record["errors"] = {role.value: pair_run.results[role].errors for role in Role}
         record["judge_replies"] = pair_run.judge_replies
         record["cached"] = {role.value: pair_run.results[role].cached for role in Role}
+        record["checks"] = {role.value: checks_record(pair_run.checks.get(role)) for role in Role}
         pairs.append(record)
     return {
         "compare_version": COMPARE_VERSION,

@@ -87,7 +87,8 @@ def compare(
             return
         result = run_compare(prepared, out_dir, settings, use_cache=not no_cache)
         table = Table(title="Recommendations")
-        for column in ("phase", "section type", "today", "recommendation", "pairs", "saving"):
+        columns = ("phase", "section type", "today", "recommendation", "pairs", "saving")
+        for column in (*columns, "failing checks"):
             table.add_column(column)
         for r in result.run.recommendations:
             table.add_row(
@@ -97,6 +98,10 @@ def compare(
                 r.action,
                 str(r.pairs),
                 f"${r.saving_usd_per_report:.4f}",
+                f"secondary {r.secondary_failing_checks}/{r.checked_pairs}, "
+                f"primary {r.primary_failing_checks}/{r.checked_pairs}"
+                if r.checked_pairs
+                else "-",
             )
         out.print(table)
         if result.routing_file and not settings.vra_hybrid_mode:

@@ -11,7 +11,7 @@ from rich.table import Table
 from reporting.cli.common import DEFAULT_OUT, AsJson, err, guard, out
 
 if TYPE_CHECKING:
-    from reporting.observe.stats import PooledComparisons, StatsSummary
+    from reporting.observe.stats import PooledComparisons, QualityStats, StatsSummary
 
 
 def stats(
@@ -26,7 +26,7 @@ def stats(
         Path | None, typer.Option("--html", metavar="FILE", help="Write an HTML dashboard.")
     ] = None,
 ) -> None:
-    """Aggregate every run manifest found: routing, fallbacks, latency, cost and saving."""
+    """Aggregate every run manifest found: routing, fallbacks, latency, cost, checks and saving."""
     from reporting.observe.stats import aggregate, load_manifests, pool_comparisons
 
     with guard():
@@ -49,6 +49,7 @@ def stats(
             out.print_json(data=summary.to_json() | {"compare": pooled.to_json()})
         elif html is None:
             _print_stats(summary)
+            _print_quality(summary.quality)
             _print_pooled(pooled)
 
 
@@ -81,7 +82,7 @@ def _print_stats(s: StatsSummary) -> None:
         f"{share.output_tokens:.0%} of output tokens\n"
         f"cost ${s.cost:.4f}, all-cloud baseline ${s.baseline:.4f}, "
         f"saving ${s.saving:.4f} ({s.saving_share:.0%})\n"
-        f"fallbacks: {s.fallbacks or 'none'}",
+        f"fallbacks: {_counts(s.fallbacks) or 'none'}",
         markup=False,
     )
     if s.latency:
@@ -93,3 +94,56 @@ def _print_stats(s: StatsSummary) -> None:
                 row.provider, row.phase, str(row.calls), f"{row.p50_s:.2f}", f"{row.p95_s:.2f}"
             )
         out.print(table)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """`{"ERROR": 2, "COST_LIMIT": 1}` as `ERROR 2, COST_LIMIT 1`."""
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
+
+
+def _print_quality(q: QualityStats) -> None:
+    """Pass rates per provider and phase, and what repairs and escalations cost."""
+    from reporting.observe.stats import most_failed
+
+    runs = q.checked_runs + q.unchecked_runs
+    if not q.checked_runs:
+        if runs:
+            out.print(
+                f"quality checks: none of {runs} runs checked "
+                "(manifests before version 4, or QUALITY_GATE=off)",
+                markup=False,
+            )
+        return
+    table = Table(
+        title=f"Quality checks per provider and phase ({q.checked_runs} of {runs} runs checked)"
+    )
+    for column in ("phase", "provider", "model", "checked", "passed", "rate", "most failed"):
+        table.add_column(
+            column, justify="right" if column in ("checked", "passed", "rate") else "left"
+        )
+    for row in q.pass_rates:
+        top = most_failed(row.failures)
+        table.add_row(
+            row.phase,
+            row.provider,
+            row.model,
+            str(row.checked),
+            str(row.passed),
+            f"{row.pass_rate:.0%}",
+            top or "-",
+        )
+    out.print(table)
+    routes = "; ".join(
+        f"{r.from_provider} {r.from_model} → {r.to_provider} {r.to_model} "
+        f"{r.escalations} ({r.kept} kept)"
+        for r in q.escalation_routes
+    )
+    out.print(
+        f"checks: {q.passed_calls} of {q.checked_calls} texts passed ({q.pass_rate:.0%}); "
+        f"reports passing: {q.reports_passing} of {q.checked_runs} "
+        f"(QUALITY_GATE {_counts(q.gates)}); unsupported figures left: {q.unsupported_figures}\n"
+        f"repair cost: {q.repairs} repairs, {q.escalations} escalations"
+        f"{f' ({routes})' if routes else ''}; {q.extra_requests} extra requests "
+        f"({q.extra_cloud_requests} cloud), ${q.extra_cost_usd:.4f}, {q.extra_latency_s:.1f} s",
+        markup=False,
+    )

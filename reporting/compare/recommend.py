@@ -19,6 +19,17 @@ Rules, applied to each group of pairs with the same (phase, section type):
   readability is at most ``READABILITY_MARGIN`` points below the primary's; the primary is needed
   when the secondary is inadequate in more than ``UNJUDGED_INADEQUATE_SHARE`` of the n pairs and the
   primary is adequate in each of those pairs.
+* Quality checks (`reporting.quality.checks`, the build's gate's checks) on both sides' texts,
+  where a pair has them (``failed_checks`` not None on both sides; comparisons written before
+  the checks have none, and such pairs count in no check share): let *c* be the usable pairs
+  checked on both sides, and each side's *failure share* the share of those c pairs whose text
+  fails at least one check. The secondary *fails checks noticeably more* when its failure share
+  exceeds the primary's by more than ``CHECKS_FAILURE_MARGIN``. Then the secondary does not hold
+  up, whatever the rules above say; and the primary is needed when, besides, the secondary
+  fails checks in more than ``CHECKS_NEEDED_SHARE`` of the c pairs (so a check failure the
+  build's gate would have to repair or escalate is evidence as strong as an inadequate length).
+  The evidence gives both sides' failures ("checks: secondary fails in 4 of 6 EXPAND pairs
+  (facts 3, echo 1), primary in 0 of 6").
 * Routed to the primary today and the secondary holds up: "move to secondary".
   Routed to the secondary today and the primary is needed: "move to primary".
   The ABSTRACT group is always "keep" (its routing is a policy, not a matrix row).
@@ -65,6 +76,11 @@ READABILITY_MARGIN = 10.0
 UNJUDGED_INADEQUATE_SHARE = 0.5
 # A move needs at least this many usable pairs (both sides succeeded) in the group.
 MIN_PAIRS_TO_MOVE = 2
+# The secondary fails checks noticeably more when its share of failing texts exceeds the
+# primary's by more than this; then it does not hold up.
+CHECKS_FAILURE_MARGIN = 0.25
+# ... and the primary is needed when, besides, the secondary fails in more than this share.
+CHECKS_NEEDED_SHARE = 0.5
 
 KEEP = "keep"
 MOVE_TO_SECONDARY = "move to secondary"
@@ -89,6 +105,9 @@ class Side:
     output_tokens: int
     cost_usd: float
     ok: bool = True  # False when the call failed; then the measures are of empty text
+    # The quality checks its text fails, () when it passed them all; None when not checked
+    # (the call failed, or the comparison was written before compare ran the checks).
+    failed_checks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,9 @@ class Recommendation:
     primary_wins: int
     secondary_wins: int
     ties: int
+    checked_pairs: int = 0  # usable pairs whose texts were checked on both sides
+    primary_failing_checks: int = 0  # of those, pairs whose primary text fails a check
+    secondary_failing_checks: int = 0  # ... whose secondary text fails a check
 
 
 # --- JSON round trip ---------------------------------------------------------------------------
@@ -220,6 +242,62 @@ def _failed_note(pairs: Sequence[Pair], usable: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class CheckFailures:
+    """How often each side's text failed the quality checks in a group's checked pairs."""
+
+    checked: int  # usable pairs checked on both sides
+    primary: int  # pairs whose primary text fails at least one check
+    secondary: int
+    secondary_checks: Counter[str]  # the secondary's failing texts per check name
+    primary_checks: Counter[str]
+
+    @classmethod
+    def of(cls, usable: Sequence[Pair]) -> CheckFailures:
+        """Count failing texts over the pairs checked on both sides."""
+        checked = [
+            (p.primary.failed_checks, p.secondary.failed_checks)
+            for p in usable
+            if p.primary.failed_checks is not None and p.secondary.failed_checks is not None
+        ]
+        return cls(
+            checked=len(checked),
+            primary=sum(1 for primary, _ in checked if primary),
+            secondary=sum(1 for _, secondary in checked if secondary),
+            secondary_checks=Counter(name for _, failed in checked for name in failed or ()),
+            primary_checks=Counter(name for failed, _ in checked for name in failed or ()),
+        )
+
+    @property
+    def secondary_worse(self) -> bool:
+        """The secondary's failure share exceeds the primary's by more than the margin."""
+        if not self.checked:
+            return False
+        return (self.secondary - self.primary) > CHECKS_FAILURE_MARGIN * self.checked
+
+    @property
+    def primary_needed(self) -> bool:
+        """The secondary fails checks noticeably more, and in most of the checked pairs."""
+        return self.secondary_worse and self.secondary > CHECKS_NEEDED_SHARE * self.checked
+
+    def evidence(self, phase: str) -> str:
+        """`checks: secondary fails in 4 of 6 EXPAND pairs (facts 3), primary in 0 of 6`."""
+        pairs = _plural(self.checked, f"{phase} pair")
+        return (
+            f"checks: secondary fails in {self.secondary} of {pairs}"
+            f"{_names(self.secondary_checks)}, primary in {self.primary} of {self.checked}"
+            f"{_names(self.primary_checks)}"
+        )
+
+
+def _names(counts: Counter[str]) -> str:
+    """` (facts 3, echo 1)`, most failed first; "" when nothing failed."""
+    if not counts:
+        return ""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " (" + ", ".join(f"{name} {count}" for name, count in ordered) + ")"
+
+
 def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Recommendation:
     """The recommendation for one (phase, section type) group."""
     n = len(pairs)
@@ -257,6 +335,14 @@ def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Re
             primary_ok[i] for i in failing
         )
 
+    # Quality checks: a secondary failing them noticeably more never holds up, and failing
+    # them in most pairs too makes the primary needed.
+    checks = CheckFailures.of(usable)
+    blocked = holds_up and checks.secondary_worse
+    by_checks = not needed and checks.primary_needed
+    holds_up = holds_up and not checks.secondary_worse
+    needed = needed or checks.primary_needed
+
     role, note = _current_role(pairs)
     too_few = ""
     if phase == CompilationPhase.ABSTRACT.name:
@@ -290,11 +376,17 @@ def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Re
             if judged
             else "not judged"
         )
+        checked = f"; {checks.evidence(phase)}" if checks.checked else ""
+        if phase != CompilationPhase.ABSTRACT.name:
+            if blocked and role == "primary":
+                checked += ", so the secondary does not hold up"
+            elif by_checks and role == "secondary":
+                checked += ", so the primary is needed"
         evidence = (
             f"{note}{failed + '; ' if failed else ''}{judge}; adequate (length, no repeats): "
             f"secondary {secondary_adequate}/{u}, primary {primary_adequate}/{u}; "
             f"readability secondary {_score(read_secondary)} vs primary {_score(read_primary)}"
-            f"{too_few}"
+            f"{checked}{too_few}"
         )
     if action != KEEP:
         evidence += f"; {'saves' if saving >= 0 else 'costs'} ${abs(saving):.4f} per report"
@@ -309,6 +401,9 @@ def _recommend_group(phase: str, section_type: str, pairs: Sequence[Pair]) -> Re
         primary_wins=primary_wins,
         secondary_wins=secondary_wins,
         ties=ties,
+        checked_pairs=checks.checked,
+        primary_failing_checks=checks.primary,
+        secondary_failing_checks=checks.secondary,
     )
 
 

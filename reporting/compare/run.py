@@ -2,8 +2,14 @@
 
 Reads as the pipeline: plan what fits under MAX_CLOUD_CALLS → run each section's chain, where
 a compared phase runs on both providers and the side the routing picks today feeds the next
-phase (so both sides of every pair see the same input) → optional judge → pairs, measures and
-recommendations.
+phase (so both sides of every pair see the same input) → optional judge → pairs, measures,
+quality checks and recommendations.
+
+Each side's text goes through the build's quality checks whatever QUALITY_GATE says: a
+comparison is an evaluation, and no repair or escalation follows (each side is its own first
+text). The text is tidied (and, for REFINE, its citations attributed) as the build would before
+checking; duplication against other sections is not checked, since compare does not write the
+whole report.
 """
 
 from __future__ import annotations
@@ -14,13 +20,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from langchain_core.messages import BaseMessage
-
 from reporting.compare.judge import Verdict, combine, judge_messages, parse_choice
 from reporting.compare.measures import measure_text
 from reporting.compare.recommend import Pair, Recommendation, Side, recommend
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.chain import PhaseCall, abstract_call, write_section
+from reporting.compiler.cleanup import tidy_text
 from reporting.compiler.context import CallContext
 from reporting.compiler.execute import first_error
 from reporting.compiler.prompts import ABSTRACT_WORDS, SectionText
@@ -29,12 +34,15 @@ from reporting.errors import ConfigError, GenerationError, InputError
 from reporting.logs import hybrid
 from reporting.outline.model import Outline, Section
 from reporting.phases import SECTION_PHASES, CompilationPhase
+from reporting.quality.checks import CheckResult, run_checks
+from reporting.quality.given import Given, NamedText
 from reporting.routing.plan import Step, make_plan
 from reporting.routing.pricing import PriceTable
 from reporting.routing.roles import ProviderSpec, Reason, Role
 from reporting.settings import Settings
-from reporting.sources.citations import check_citations, format_context
+from reporting.sources.citations import attribute, check_citations, format_context
 from reporting.sources.grounding import Grounding
+from reporting.sources.read import Chunk
 
 JUDGE_MAX_TOKENS = 80
 ALL_PHASES = (*SECTION_PHASES, CompilationPhase.ABSTRACT)
@@ -183,6 +191,8 @@ class PairRun:
     results: dict[Role, StepResult]
     pair: Pair
     judge_replies: list[str] = field(default_factory=list)
+    # Each side's quality checks; None for a side whose call failed.
+    checks: dict[Role, tuple[CheckResult, ...] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,7 +208,12 @@ class CompareRun:
     recommendations: list[Recommendation]
 
 
-def _side(result: StepResult, target_words: int, prices: PriceTable) -> Side:
+def _side(
+    result: StepResult,
+    target_words: int,
+    prices: PriceTable,
+    checks: tuple[CheckResult, ...] | None,
+) -> Side:
     """One provider's answer as the recommendation rules see it."""
     # A side from the cache cost nothing this time; what it would cost is what matters here,
     # so its tokens are the ones the cached call reported. Its latency is unknown (0).
@@ -213,6 +228,9 @@ def _side(result: StepResult, target_words: int, prices: PriceTable) -> Side:
         output_tokens=tokens_out,
         cost_usd=round(prices.cost(spec.name, spec.model, tokens_in, tokens_out), 6),
         ok=bool(result.text) and not result.errors,
+        failed_checks=None
+        if checks is None
+        else tuple(check.name for check in checks if not check.passed),
     )
 
 
@@ -262,7 +280,17 @@ class Comparison:
                 SectionText(s.id, s.title, check_citations(texts[s.id], 0)[0]) for s in sections
             ]
             call = abstract_call(self.outline, refined)
-            await self._pair(abstract, call.messages, call.max_tokens, None, ABSTRACT_WORDS, None)
+            given = Given.for_call(
+                self.outline,
+                None,
+                CompilationPhase.ABSTRACT,
+                None,
+                (),
+                call.messages,
+                others=[NamedText(s.title, s.text) for s in refined],
+                target_words=ABSTRACT_WORDS,
+            )
+            await self._pair(abstract, call, None, ABSTRACT_WORDS, (), given)
         order = {t.step.index: i for i, t in enumerate(self.plan.targets)}
         self.pairs.sort(key=lambda run: order[run.target.step.index])
         return CompareRun(
@@ -293,42 +321,45 @@ class Comparison:
     async def _section(self, section: Section, texts: dict[str, str]) -> None:
         """A section's chain: compared phases on both sides, inputs once, as far as needed."""
         given = self.grounding.for_section(section.id).chunks
+        previous: str | None = None  # the text the next phase is given
 
         async def write(call: PhaseCall) -> str | None:
+            nonlocal previous
             target, step = self._target(section.id, call.phase), self._input(section.id, call.phase)
             if target is not None:
-                return await self._pair(
-                    target,
-                    call.messages,
-                    call.max_tokens,
-                    section.title,
-                    section.target_words,
-                    len(given),
+                checked = Given.for_call(
+                    self.outline, section, call.phase, previous, given, call.messages
                 )
+                previous = await self._pair(
+                    target, call, section.title, section.target_words, given, checked
+                )
+                return previous
             if step is None:
                 return None  # nothing further of this section is compared or needed
             result = await self.runner.run(step, call.messages, call.max_tokens, section.title)
-            return check_citations(result.text, len(given))[0]
+            previous = check_citations(result.text, len(given))[0]
+            return previous
 
         texts[section.id] = await write_section(self.outline, section, given, write) or ""
 
     async def _pair(
         self,
         target: Target,
-        messages: list[BaseMessage],
-        tokens: int,
+        call: PhaseCall,
         title: str | None,
         target_words: int,
-        sources: int | None,
+        chunks: Sequence[Chunk],
+        given: Given,
     ) -> str:
         """Both sides of one target with the same messages; return the text that feeds on."""
         sides = {role: self._as(target.step, role) for role in Role}
         primary, secondary = await asyncio.gather(
-            *(self.runner.call(sides[role], messages, tokens, title) for role in Role)
+            *(self.runner.call(sides[role], call.messages, call.max_tokens, title) for role in Role)
         )
         results = {Role.PRIMARY: primary, Role.SECONDARY: secondary}
         for result in results.values():
-            result.text = check_citations(result.text, sources or 0)[0]
+            result.text = check_citations(result.text, len(chunks))[0]
+        checks = {role: self._checks(result, given, chunks) for role, result in results.items()}
         verdict: Verdict | None = None
         replies: list[str] = []
         if self.plan.judge and all(r.text for r in results.values()):
@@ -339,12 +370,12 @@ class Comparison:
             section_id=target.step.section_id,
             section_type=target.step.section_type.value if target.step.section_type else "abstract",
             current_role=current.value,
-            primary=_side(primary, target_words, self.prices),
-            secondary=_side(secondary, target_words, self.prices),
+            primary=_side(primary, target_words, self.prices, checks[Role.PRIMARY]),
+            secondary=_side(secondary, target_words, self.prices, checks[Role.SECONDARY]),
             verdict=verdict,
             report=self.run_id,
         )
-        self.pairs.append(PairRun(target, results, pair, replies))
+        self.pairs.append(PairRun(target, results, pair, replies, checks))
         hybrid(
             Phase=target.step.phase.name,
             Section=target.step.section_id or "-",
@@ -352,12 +383,25 @@ class Comparison:
             Primary=f"{pair.primary.measures.words}w",
             Secondary=f"{pair.secondary.measures.words}w",
             Verdict=verdict.value if verdict else None,
+            PrimaryFailed=",".join(pair.primary.failed_checks or ()) or None,
+            SecondaryFailed=",".join(pair.secondary.failed_checks or ()) or None,
         )
         # The side today's routing would use feeds the next phase; the other if it failed.
         chosen = results[current].text or results[current.other].text
         if not chosen:
             raise GenerationError(f"{target.label}: both providers failed; nothing to go on with")
         return chosen
+
+    def _checks(
+        self, result: StepResult, given: Given, chunks: Sequence[Chunk]
+    ) -> tuple[CheckResult, ...] | None:
+        """The build's checks of one side's text, tidied as a build tidies it; None if it failed."""
+        if not result.text or result.errors:
+            return None
+        text = tidy_text(result.text, len(chunks))[0]
+        if given.phase is CompilationPhase.REFINE and self.settings.citation_attribution:
+            text = attribute(text, chunks)[0]
+        return run_checks(text, given)
 
     def _as(self, step: Step, role: Role) -> Step:
         """The step sent to one role's provider."""

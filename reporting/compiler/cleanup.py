@@ -195,10 +195,16 @@ def clean_section_text(
     return text.strip()
 
 
+def tidy_text(text: str, given: int) -> tuple[str, int, int]:
+    """A step's text without repeated sentences or citations outside 1..given; both counts."""
+    text, repeats = drop_repeated_sentences(drop_empty_list_items(text))
+    text, _, removed = check_citations(text, given)
+    return text, repeats, removed
+
+
 def tidy_step_text(result: StepResult, given: int) -> StepResult:
     """Remove repeated sentences, and citations of sources the step was not given; count both."""
-    text, repeats = drop_repeated_sentences(drop_empty_list_items(result.text))
-    text, _, removed = check_citations(text, given)
+    text, repeats, removed = tidy_text(result.text, given)
     result.text, result.sources_given, result.citations_removed = text, given, removed
     result.repeats_removed = repeats
     if removed:

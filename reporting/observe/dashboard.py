@@ -13,11 +13,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from reporting.assets import templates_dir
 from reporting.observe.stats import (
     Latency,
+    PassRate,
     PhaseShare,
     PooledComparisons,
     ProviderErrors,
+    QualityStats,
     RunSummary,
     StatsSummary,
+    most_failed,
 )
 from reporting.phases import CompilationPhase
 from reporting.version import __version__
@@ -142,6 +145,45 @@ class LatencyRow:
 
 
 @dataclass(frozen=True)
+class PassRow:
+    """One row of the pass-rate table, with its bar (share of checked texts that passed)."""
+
+    phase: str
+    provider: str
+    model: str
+    checked: int
+    passed: int
+    rate: str
+    width: float
+    low: bool  # under half passed
+    most_failed: str
+    failures: str  # every failed check and its count, for the tooltip
+    first: bool  # the first row of its phase
+
+
+@dataclass(frozen=True)
+class QualityView:
+    """The quality card: pass rates per provider and phase, and the repair cost, formatted."""
+
+    checked_runs: int
+    runs: int
+    rows: list[PassRow]
+    checked: str
+    passed: str
+    rate: str
+    reports_passing: int
+    gates: str
+    unsupported_figures: int
+    repairs: int
+    escalations: int
+    routes: list[str]
+    extra_requests: int
+    extra_cloud_requests: int
+    extra_cost: str
+    extra_latency: str
+
+
+@dataclass(frozen=True)
 class RunRow:
     """One row of the runs table, every value formatted."""
 
@@ -158,6 +200,7 @@ class RunRow:
     baseline: str
     saving: str
     negative: bool
+    checks: str  # passed, failing, or an em dash when not checked
 
 
 def money_decimals(values: list[float]) -> int:
@@ -425,6 +468,54 @@ def latency_rows(latency: list[Latency], width: float = 120.0) -> list[LatencyRo
     ]
 
 
+def pass_rows(rates: list[PassRate], width: float = 120.0) -> list[PassRow]:
+    """Pass-rate rows in pipeline order, providers side by side, bars on a 0-100% scale."""
+    ordered = sorted(rates, key=lambda r: (phase_rank(r.phase), r.provider, r.model))
+    return [
+        PassRow(
+            phase=r.phase,
+            provider=r.provider,
+            model=r.model,
+            checked=r.checked,
+            passed=r.passed,
+            rate=percent(float(r.pass_rate)),
+            width=round(width * float(r.pass_rate), 2),
+            low=float(r.pass_rate) < 0.5,
+            most_failed=most_failed(r.failures) or "—",
+            failures=", ".join(f"{name} {count}" for name, count in r.failures.items())
+            or "none failed",
+            first=index == 0 or r.phase != ordered[index - 1].phase,
+        )
+        for index, r in enumerate(ordered)
+    ]
+
+
+def quality_view(q: QualityStats) -> QualityView:
+    """The quality card's figures, formatted."""
+    return QualityView(
+        checked_runs=q.checked_runs,
+        runs=q.checked_runs + q.unchecked_runs,
+        rows=pass_rows(q.pass_rates),
+        checked=f"{q.checked_calls:,}",
+        passed=f"{q.passed_calls:,}",
+        rate=percent(q.pass_rate),
+        reports_passing=q.reports_passing,
+        gates=", ".join(f"{gate} {count}" for gate, count in q.gates.items()),
+        unsupported_figures=q.unsupported_figures,
+        repairs=q.repairs,
+        escalations=q.escalations,
+        routes=[
+            f"{r.from_provider} {r.from_model} → {r.to_provider} {r.to_model}: "
+            f"{r.escalations} ({r.kept} kept)"
+            for r in q.escalation_routes
+        ],
+        extra_requests=q.extra_requests,
+        extra_cloud_requests=q.extra_cloud_requests,
+        extra_cost=money(q.extra_cost_usd),
+        extra_latency=seconds(q.extra_latency_s),
+    )
+
+
 def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
     """The runs table, latest first, at most MAX_RUN_ROWS rows, every value formatted."""
     shown = list(reversed(runs))[:MAX_RUN_ROWS]
@@ -452,6 +543,13 @@ def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
                 baseline=money(float(run.baseline), places),
                 saving=money(float(run.saving), places),
                 negative=float(run.saving) < 0,
+                checks=(
+                    "—"
+                    if run.quality_passed is None
+                    else "passed"
+                    if run.quality_passed
+                    else "failing"
+                ),
             )
         )
     return rows
@@ -503,6 +601,7 @@ def context(
         "fallback_total": sum(stats.fallbacks.values()),
         "errors": error_rate_bars(stats.providers),
         "latency": latency_rows(stats.latency),
+        "quality": quality_view(stats.quality),
         "runs": run_rows(runs, zone),
         "run_count": len(runs),
         "max_rows": MAX_RUN_ROWS,

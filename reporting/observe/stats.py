@@ -1,4 +1,13 @@
-"""Statistics across runs: every manifest found, aggregated into what a team lead asks about."""
+"""Statistics across runs: every manifest found, aggregated into what a team lead asks about.
+
+Quality checks (`QualityStats`): only runs with checked calls count (manifest version 4, built
+with QUALITY_GATE other than off); older manifests and unchecked runs count in `unchecked_runs`
+and nowhere else. A pass rate is per provider, model and phase, and a call counts for the
+provider that wrote its final text, the one its record names: after an escalation whose text
+was kept that is the primary, so the text counts in the primary's row, not in the row of the
+secondary whose first text failed (`escalation_routes` counts those moves). Cache hits count
+too: each is a text a report received.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ from reporting.compare.recommend import (
     routing_file_text,
 )
 from reporting.errors import InputError
+from reporting.observe.quality import failed_checks, quality_record
 
 MANIFEST_SUFFIX = ".run.json"
 COMPARE_SUFFIX = ".compare.json"
@@ -74,6 +84,53 @@ class PhaseShare:
 
 
 @dataclass(frozen=True)
+class PassRate:
+    """Checked texts of one provider and model in one phase, and how many passed every check."""
+
+    provider: str
+    model: str
+    phase: str
+    checked: int
+    passed: int  # texts that passed every check
+    pass_rate: float  # passed / checked, 0..1
+    failures: dict[str, int]  # texts failing each check: most failed first, then by name
+
+
+@dataclass(frozen=True)
+class EscalationRoute:
+    """Texts escalated from one provider to another, and how many of the escalations were kept."""
+
+    from_provider: str
+    from_model: str
+    to_provider: str
+    to_model: str
+    escalations: int
+    kept: int  # the escalation's text became the call's final text
+
+
+@dataclass(frozen=True)
+class QualityStats:
+    """How checked texts fared, per provider and phase, and what repairs and escalations cost."""
+
+    checked_runs: int
+    unchecked_runs: int
+    gates: dict[str, int]  # checked runs by QUALITY_GATE, sorted
+    checked_calls: int
+    passed_calls: int
+    pass_rate: float
+    pass_rates: list[PassRate]  # in pipeline order, then by provider and model
+    reports_passing: int  # checked runs whose final texts all passed (the report's quality.passed)
+    unsupported_figures: int  # figures left in final texts that nothing given supports
+    repairs: int
+    escalations: int
+    escalation_routes: list[EscalationRoute]
+    extra_requests: int  # requests of repair and escalation calls
+    extra_cloud_requests: int
+    extra_cost_usd: float
+    extra_latency_s: float
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """One run manifest's headline figures."""
 
@@ -87,6 +144,7 @@ class RunSummary:
     cost: float
     baseline: float
     saving: float
+    quality_passed: bool | None  # every final text passed its checks; None when not checked
     manifest: str  # the manifest file it was read from
 
 
@@ -110,6 +168,7 @@ class StatsSummary:
     baseline: float
     saving: float
     saving_share: float
+    quality: QualityStats
     runs: list[RunSummary]  # in start order
 
     def to_json(self) -> dict[str, Any]:
@@ -300,6 +359,7 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
         baseline=round(baseline, 6),
         saving=round(baseline - cost, 6),
         saving_share=_share(baseline - cost, baseline),
+        quality=quality_stats(manifests),
         runs=[
             RunSummary(
                 outline=m["outline"]["path"],
@@ -312,6 +372,7 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
                 cost=m["metrics"].get("cost_usd", 0.0),
                 baseline=m["metrics"].get("baseline_usd", 0.0),
                 saving=m["metrics"].get("saving_usd", 0.0),
+                quality_passed=bool(_quality(m)["passed"]) if is_checked(m) else None,
                 manifest=m["_path"],
             )
             for m in manifests
@@ -322,3 +383,94 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
 def _phase_order(phase: str) -> int:
     order = ["DRAFT", "EXPAND", "REFINE", "ABSTRACT"]
     return order.index(phase) if phase in order else len(order)
+
+
+def is_checked(manifest: dict[str, Any]) -> bool:
+    """Whether any call of a run had its text checked (version 4, QUALITY_GATE not off)."""
+    return any(isinstance(call.get("checks"), dict) for call in manifest["calls"])
+
+
+def _quality(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A checked run's `quality` record, worked out from its calls if the file lacks it."""
+    record = manifest.get("quality")
+    if isinstance(record, dict) and "passed" in record:
+        return record
+    return quality_record(manifest["calls"], str(manifest.get("settings", {}).get("quality_gate")))
+
+
+def quality_stats(manifests: list[dict[str, Any]]) -> QualityStats:
+    """Pass rates per provider, model and phase over checked runs, and what repairs cost."""
+    checked_runs = [m for m in manifests if is_checked(m)]
+    texts: dict[tuple[str, str, str], list[list[str]]] = defaultdict(list)
+    routes: dict[tuple[str, str, str, str], list[bool]] = defaultdict(list)
+    extras: list[dict[str, Any]] = []
+    for m in checked_runs:
+        secondary = m.get("providers", {}).get("secondary") or {}
+        for call in m["calls"]:
+            extras.extend(call.get("quality_calls") or [])
+            if isinstance(call.get("checks"), dict):
+                key = (call["provider"], call["model"], call["phase"])
+                texts[key].append(failed_checks(call))
+            for extra in call.get("quality_calls") or []:
+                if extra["kind"] != "escalation":
+                    continue
+                # Only the secondary's text is escalated, always to the primary.
+                source = (secondary.get("provider", "?"), secondary.get("model", "?"))
+                target = (extra["provider"], extra["model"])
+                kept = extra.get("findings") is not None and target == (
+                    call["provider"],
+                    call["model"],
+                )
+                routes[(*source, *target)].append(kept)
+    records = [_quality(m) for m in checked_runs]
+    all_texts = [failed for found in texts.values() for failed in found]
+    passed = sum(1 for failed in all_texts if not failed)
+    return QualityStats(
+        checked_runs=len(checked_runs),
+        unchecked_runs=len(manifests) - len(checked_runs),
+        gates=dict(sorted(Counter(str(r.get("gate")) for r in records).items())),
+        checked_calls=len(all_texts),
+        passed_calls=passed,
+        pass_rate=_share(passed, len(all_texts)),
+        pass_rates=[
+            _pass_rate(provider, model, phase, found)
+            for (provider, model, phase), found in sorted(
+                texts.items(), key=lambda kv: (_phase_order(kv[0][2]), kv[0])
+            )
+        ],
+        reports_passing=sum(1 for r in records if r.get("passed")),
+        unsupported_figures=sum(len(r.get("unsupported_figures", [])) for r in records),
+        repairs=sum(int(c.get("repairs") or 0) for m in checked_runs for c in m["calls"]),
+        escalations=sum(1 for m in checked_runs for c in m["calls"] if c.get("escalated")),
+        escalation_routes=[
+            EscalationRoute(*key, escalations=len(kept), kept=sum(kept))
+            for key, kept in sorted(routes.items())
+        ],
+        extra_requests=sum(int(e["requests"]) for e in extras),
+        extra_cloud_requests=sum(int(e["requests"]) for e in extras if e.get("cloud")),
+        extra_cost_usd=round(sum(float(e.get("cost_usd", 0.0)) for e in extras), 6),
+        extra_latency_s=round(sum(float(e.get("latency_s", 0.0)) for e in extras), 3),
+    )
+
+
+def _pass_rate(provider: str, model: str, phase: str, found: list[list[str]]) -> PassRate:
+    """One row of pass rates: the texts of a provider and model in a phase."""
+    failures = Counter(name for failed in found for name in failed)
+    passed = sum(1 for failed in found if not failed)
+    return PassRate(
+        provider=provider,
+        model=model,
+        phase=phase,
+        checked=len(found),
+        passed=passed,
+        pass_rate=_share(passed, len(found)),
+        failures=dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def most_failed(failures: dict[str, int]) -> str:
+    """The checks failed most often, ties together: `echo, facts (3)`; "" when none failed."""
+    top = max(failures.values(), default=0)
+    if not top:
+        return ""
+    return f"{', '.join(sorted(n for n, count in failures.items() if count == top))} ({top})"

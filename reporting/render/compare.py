@@ -27,6 +27,7 @@ class SideView:
     latency: str
     tokens: str
     cost: float
+    failed: str  # the quality checks its text fails: "none", their names, or "not checked"
     text: str
 
 
@@ -61,6 +62,9 @@ def _side(side: Side, result: StepResult) -> SideView:
         latency="cached" if result.cached else f"{side.latency_s:.2f} s",
         tokens=f"{side.input_tokens} / {side.output_tokens}",
         cost=side.cost_usd,
+        failed=(
+            "not checked" if side.failed_checks is None else ", ".join(side.failed_checks) or "none"
+        ),
         text=text,
     )
 

@@ -11,6 +11,7 @@ import pytest
 from reporting.compare.judge import Verdict, combine, parse_choice
 from reporting.compare.measures import TextMeasures
 from reporting.compare.recommend import (
+    CHECKS_FAILURE_MARGIN,
     DRAFT_LENGTH_RATIO_MIN,
     LENGTH_RATIO_MAX,
     LENGTH_RATIO_MIN,
@@ -35,6 +36,7 @@ def side(
     cost: float = 0.0,
     ok: bool = True,
     target: int = 100,
+    failed: tuple[str, ...] | None = None,
 ) -> Side:
     words = round(ratio * target) if ok else 0
     measures = TextMeasures(
@@ -45,8 +47,8 @@ def side(
         readability=readability if ok else 0.0,
     )
     if role == "primary":
-        return Side("openai", "gpt-4o", measures, 2.5, 900, 300, cost, ok)
-    return Side("ollama", "llama3:8b", measures, 9.0, 900, 280, cost, ok)
+        return Side("openai", "gpt-4o", measures, 2.5, 900, 300, cost, ok, failed)
+    return Side("ollama", "llama3:8b", measures, 9.0, 900, 280, cost, ok, failed)
 
 
 def pair(
@@ -381,6 +383,136 @@ def test_a_judge_that_never_decides_does_not_move_on_ties() -> None:
     assert "not judged" in rec.evidence
 
 
+# --- quality checks ----------------------------------------------------------------------------
+
+
+def checked(role: str, *failed: str, **measures: Any) -> Side:
+    """A side whose text was checked and fails the named checks (none: it passed them all)."""
+    return side(role, failed=tuple(failed), **measures)
+
+
+def test_a_secondary_failing_checks_more_often_does_not_move() -> None:
+    """The judge and the measures would move it; 4 of 6 failing texts against 0 keep it."""
+    failing: list[tuple[str, ...]] = [("facts", "echo")] * 3 + [("facts",), (), ()]
+    pairs = [
+        pair(
+            verdict=Verdict.SECONDARY,
+            primary=checked("primary", cost=0.01),
+            secondary=checked("secondary", *failed),
+        )
+        for failed in failing
+    ]
+    rec = only(pairs)
+    assert rec.action == "keep"
+    assert (rec.checked_pairs, rec.primary_failing_checks, rec.secondary_failing_checks) == (
+        6,
+        0,
+        4,
+    )
+    assert (
+        "checks: secondary fails in 4 of 6 EXPAND pairs (facts 4, echo 3), primary in 0 of 6, "
+        "so the secondary does not hold up"
+    ) in rec.evidence
+    assert rec.saving_usd_per_report == 0.0
+
+
+def test_a_failure_share_within_the_margin_still_moves() -> None:
+    """1 of 4 secondary texts failing against none is within the margin (0.25 of 4 pairs)."""
+    assert CHECKS_FAILURE_MARGIN == 0.25
+    pairs = [
+        pair(primary=checked("primary", cost=0.01), secondary=checked("secondary", *failed))
+        for failed in (("length",), (), (), ())
+    ]
+    rec = only(pairs)
+    assert rec.action == "move to secondary"
+    assert "checks: secondary fails in 1 of 4 EXPAND pairs (length 1), primary in 0 of 4" in (
+        rec.evidence
+    )
+    assert "does not hold up" not in rec.evidence
+
+
+def test_both_sides_failing_alike_say_nothing_against_the_secondary() -> None:
+    pairs = [
+        pair(primary=checked("primary", "facts", cost=0.01), secondary=checked("secondary", "echo"))
+        for _ in range(2)
+    ]
+    rec = only(pairs)
+    assert rec.action == "move to secondary"
+    assert "secondary fails in 2 of 2 EXPAND pairs (echo 2), primary in 2 of 2 (facts 2)" in (
+        rec.evidence
+    )
+
+
+def test_a_secondary_failing_checks_in_most_pairs_moves_to_the_primary() -> None:
+    """Routed to the secondary, adequate, not judged: the checks alone make the primary needed."""
+    pairs = [
+        pair(
+            role="secondary",
+            primary=checked("primary", cost=0.01),
+            secondary=checked("secondary", *failed),
+        )
+        for failed in (("facts",), ("facts",), ("leaks",), ())
+    ]
+    rec = only(pairs)
+    assert rec.action == "move to primary"
+    assert rec.saving_usd_per_report == pytest.approx(-0.04)
+    assert "secondary fails in 3 of 4 EXPAND pairs (facts 2, leaks 1), primary in 0 of 4" in (
+        rec.evidence
+    )
+    assert "so the primary is needed" in rec.evidence
+
+
+def test_failing_checks_in_half_the_pairs_does_not_make_the_primary_needed() -> None:
+    pairs = [
+        pair(role="secondary", primary=checked("primary"), secondary=checked("secondary", *failed))
+        for failed in (("facts",), ("facts",), (), ())
+    ]
+    rec = only(pairs)
+    assert rec.action == "keep"
+    assert "secondary fails in 2 of 4" in rec.evidence and "needed" not in rec.evidence
+
+
+def test_pairs_not_checked_on_both_sides_count_in_no_check_share() -> None:
+    """Comparisons written before the checks: the rules and the evidence are as they were."""
+    unchecked = [pair(), pair()]
+    rec = only(unchecked)
+    assert rec.action == "move to secondary" and rec.checked_pairs == 0
+    assert "checks" not in rec.evidence
+    half = [pair(secondary=checked("secondary", "facts")) for _ in range(2)]  # primary unchecked
+    assert only(half).checked_pairs == 0
+    assert only(half).action == "move to secondary"
+
+
+def test_a_failed_call_is_not_checked_and_its_pair_is_left_out() -> None:
+    pairs = [
+        pair(primary=checked("primary"), secondary=checked("secondary")),
+        pair(primary=checked("primary"), secondary=checked("secondary")),
+        pair(primary=checked("primary"), secondary=side("secondary", ok=False)),
+    ]
+    rec = only(pairs)
+    assert rec.checked_pairs == 2
+    assert "secondary fails in 0 of 2 EXPAND pairs" in rec.evidence
+
+
+def test_the_abstract_reports_its_check_failures_and_keeps() -> None:
+    pairs = [
+        pair(
+            phase="ABSTRACT",
+            section_type="abstract",
+            section_id=None,
+            primary=checked("primary"),
+            secondary=checked("secondary", "echo"),
+        )
+        for _ in range(2)
+    ]
+    rec = only(pairs)
+    assert rec.action == "keep"
+    assert "checks: secondary fails in 2 of 2 ABSTRACT pairs (echo 2), primary in 0 of 2" in (
+        rec.evidence
+    )
+    assert "hold up" not in rec.evidence
+
+
 # --- abstract ----------------------------------------------------------------------------------
 
 
@@ -508,6 +640,7 @@ def _sample() -> Pair:
         _sample(),
         pair(),
         pair(phase="ABSTRACT", section_type="abstract", section_id=None, verdict=Verdict.TIE),
+        pair(primary=checked("primary"), secondary=checked("secondary", "facts", "echo")),
     ],
 )
 def test_pair_json_round_trip(original: Pair) -> None:
@@ -530,6 +663,14 @@ def test_pair_from_dict_defaults_report_and_ok() -> None:
     back = pair_from_dict(data)
     assert back.report == ""
     assert back.primary.ok is True
+    assert back.primary.failed_checks is None  # written before compare ran the checks
+
+
+def test_pair_dict_holds_the_failed_checks() -> None:
+    data = pair_to_dict(pair(secondary=checked("secondary", "facts"), primary=checked("primary")))
+    assert data["secondary"]["failed_checks"] == ["facts"]
+    assert data["primary"]["failed_checks"] == []
+    assert pair_from_dict(json.loads(json.dumps(data))).secondary.failed_checks == ("facts",)
 
 
 _MISSING = object()

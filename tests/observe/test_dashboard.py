@@ -360,6 +360,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "baseline",
         "saving",
         "saving_share",
+        "quality",
         "runs",
     ]
     assert json.loads(json.dumps(data)) == data
@@ -377,6 +378,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "cost",
         "baseline",
         "saving",
+        "quality_passed",
         "manifest",
     ]
 
@@ -573,6 +575,7 @@ def test_dashboard_in_headless_chromium(stats: StatsSummary, tmp_path: Path) -> 
     assert html.count("<svg") >= 4
     assert html.count('<g class="run">') == 4
     assert html.count('class="fill-primary"') >= 4
+    assert 'id="quality"' in html and "No checked run" in html  # version 2 manifests
     assert "<script" not in html
     assert "Beta &lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
 
