@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 from reporting.errors import CostLimitExceededError
 
@@ -21,6 +22,7 @@ class CloudBudget:
         self.used = 0
         self.reserved = reserved
         self._lock = threading.Lock()
+        self._allotted: dict[str, int] | None = None  # quality calls each section may claim
 
     @property
     def spare(self) -> int:
@@ -38,8 +40,36 @@ class CloudBudget:
                 )
             self.used += 1
 
+    def allot(self, shares: Mapping[str, int]) -> None:
+        """Give each section the spare calls its repairs and escalations may claim."""
+        # Sections run side by side: without a share each, which section's escalation gets the
+        # last spare call would depend on timing, and the same inputs could give another report.
+        with self._lock:
+            self._allotted = dict(shares)
+
+    def claim(self, section_id: str | None) -> bool:
+        """Take one of a section's allotted quality calls (the abstract: any spare call left)."""
+        with self._lock:
+            if self.spare <= 0:
+                return False
+            if self._allotted is None or section_id is None:
+                return True
+            left = self._allotted.get(section_id, 0)
+            if left <= 0:
+                return False
+            self._allotted[section_id] = left - 1
+            return True
+
     def release(self) -> None:
         """Give back a reservation a step no longer needs (it went to the secondary)."""
         with self._lock:
             if self.reserved > 0:
                 self.reserved -= 1
+
+
+def shares(spare: int, sections: list[str]) -> dict[str, int]:
+    """`spare` calls dealt to the sections in outline order, the earlier ones first."""
+    if not sections:
+        return {}
+    each, extra = divmod(max(0, spare), len(sections))
+    return {section: each + (1 if i < extra else 0) for i, section in enumerate(sections)}

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reporting.compiler.budget import CloudBudget
+from reporting.compiler.budget import CloudBudget, shares
 from reporting.compiler.chain import PhaseCall, abstract_call, write_section
 from reporting.compiler.cleanup import tidy_step_text
 from reporting.compiler.context import CallContext
@@ -81,6 +81,7 @@ async def execute(
         context.observer.planned(outline, plan)
     metrics = Metrics()
     budget = CloudBudget(plan.max_cloud_calls, reserved=plan.cloud_calls)
+    budget.allot(shares(budget.spare, [section.id for section in outline.walk()]))
     runner = StepRunner(context, plan.providers, budget, metrics)
     # A failing secondary text may go to the primary, unless the primary cannot be reached.
     escalate_to = plan.providers[Role.PRIMARY] if plan.available.get(Role.PRIMARY, True) else None

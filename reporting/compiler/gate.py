@@ -99,8 +99,9 @@ async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
             return
         spec = current.result.provider
         failed = ",".join(current.failed)
-        if spec.is_cloud and job.runner.budget.spare <= 0:
-            # Every cloud call left is reserved for a planned step: the text stays flagged.
+        if spec.is_cloud and not job.runner.budget.claim(job.step.section_id):
+            # No spare call is this section's (the rest are reserved for planned steps or dealt
+            # to other sections): the text stays flagged.
             hybrid(
                 **_label(job.step),
                 Event="REPAIR_SKIPPED",
@@ -133,8 +134,16 @@ async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSp
         or primary == best.result.provider
         or attempts[0].result.fallback in _PRIMARY_FAILED
         or job.runner.metrics.circuit_open
-        or (primary.is_cloud and job.runner.budget.spare <= 0)  # the abstract's call is kept
     ):
+        return
+    # Last, as it takes one of the section's spare calls (the abstract's reservation is kept).
+    if primary.is_cloud and not job.runner.budget.claim(job.step.section_id):
+        hybrid(
+            **_label(job.step),
+            Event="ESCALATE_SKIPPED",
+            Reason="COST_LIMIT",
+            Failed=",".join(best.failed),
+        )
         return
     hybrid(
         **_label(job.step),

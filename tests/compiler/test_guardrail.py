@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.compiler.budget import CloudBudget
+from reporting.compiler.budget import CloudBudget, shares
 from reporting.errors import CostLimitExceededError
 
 
@@ -38,3 +38,21 @@ def test_released_reservation_becomes_spare() -> None:
 def test_cannot_reserve_more_than_the_limit() -> None:
     with pytest.raises(ValueError, match="cannot reserve 4"):
         CloudBudget(3, reserved=4)
+
+
+def test_spare_calls_are_dealt_to_sections_in_outline_order() -> None:
+    assert shares(5, ["1", "2", "3"]) == {"1": 2, "2": 2, "3": 1}
+    assert shares(1, ["1", "2"]) == {"1": 1, "2": 0}
+    assert shares(0, ["1"]) == {"1": 0}
+    assert shares(3, []) == {}
+
+
+def test_a_section_claims_only_its_own_share_and_the_abstract_what_is_left() -> None:
+    budget = CloudBudget(5, reserved=3)
+    budget.allot(shares(budget.spare, ["1", "2", "3"]))
+    assert budget.claim("1") and not budget.claim("1")  # its one call
+    assert not budget.claim("3")  # dealt nothing
+    budget.spend(reserved=False)  # the call "1" claimed
+    assert budget.claim(None)  # the abstract: "2"'s unused call is still spare
+    budget.spend(reserved=False)
+    assert not budget.claim(None) and not budget.claim("2")  # nothing spare is left

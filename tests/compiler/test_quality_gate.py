@@ -220,3 +220,35 @@ def test_any_section_may_name_a_date_of_the_outline(tmp_path: Path) -> None:
     )
     incidents = [r for r in report.results if r.step.section_id == "2" and r.checks]
     assert incidents and all("facts" not in r.failed_checks for r in incidents)
+
+
+TWO_SECTIONS = (
+    OUTLINE
+    + """\
+  - title: Outlook
+    type: analysis
+    brief: What the next quarter holds.
+    words: 30
+"""
+)
+
+
+def test_the_spare_call_is_the_first_sections_whatever_finishes_first(tmp_path: Path) -> None:
+    # Both EXPANDs fail on the secondary; one spare cloud call: section 1's, always.
+    path = tmp_path / "two.yaml"
+    path.write_text(TWO_SECTIONS, encoding="utf-8")
+    config = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        vra_hybrid_mode=True,
+        openai_api_key="sk-test-0000",
+        quality_gate="repair",
+        quality_max_repairs=0,
+        max_cloud_calls=6,  # 5 planned (2 DRAFT, 2 REFINE, ABSTRACT) + 1 spare
+    )
+    fakes = FakeProviders(scripts={"openai": lambda n: PROSE, "local": lambda n: PROSE_WORSE})
+    report = compile_outline(
+        load_outline(path), config, ChatModels(config, factory=fakes), available=EVERYONE
+    )
+    escalated = {r.step.section_id for r in report.results if r.escalated}
+    assert escalated == {"1"}
+    assert report.metrics.cloud_calls == 6
