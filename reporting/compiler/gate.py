@@ -20,7 +20,16 @@ from reporting.compiler.chain import PhaseCall
 from reporting.compiler.prompts import repair_messages
 from reporting.compiler.runner import ExtraCall, StepResult, StepRunner
 from reporting.logs import hybrid
-from reporting.quality.checks import CheckResult, run_checks
+from reporting.phases import CompilationPhase
+from reporting.quality.checks import (
+    CITATIONS,
+    CITED_FIGURES,
+    ECHO,
+    FACTS,
+    LEAKS,
+    CheckResult,
+    run_checks,
+)
 from reporting.quality.given import Given
 from reporting.routing.plan import Step
 from reporting.routing.roles import ProviderSpec, Role
@@ -29,6 +38,12 @@ from reporting.routing.roles import ProviderSpec, Role
 Finish = Callable[[StepResult], StepResult]
 # Fallbacks after which the primary has already failed this step: no escalation to it.
 _PRIMARY_FAILED = ("ERROR", "CIRCUIT_OPEN", "UNAVAILABLE")
+# What is worth another call in a DRAFT or EXPAND text: what the next phase would carry into
+# the report (a figure, the prompt's words). Its length, its form and repeats of other sections
+# are the next phase's to rewrite, so they are recorded, not repaired (measured on the embedded
+# model, repairing them too took a repair call for nearly every step).
+CARRIED = frozenset({FACTS, CITED_FIGURES, CITATIONS, ECHO, LEAKS})
+FINAL_PHASES = frozenset({CompilationPhase.REFINE, CompilationPhase.ABSTRACT})
 
 
 @dataclass
@@ -45,9 +60,15 @@ class Attempt:
         return sum(len(check.findings) for check in self.checks)
 
     @property
-    def failed(self) -> list[str]:
-        """Names of the checks this text fails."""
-        return [check.name for check in self.checks if not check.passed]
+    def to_fix(self) -> list[CheckResult]:
+        """The failed checks worth another call in this phase."""
+        final = self.result.step.phase in FINAL_PHASES
+        return [c for c in self.checks if not c.passed and (final or c.name in CARRIED)]
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Fewer findings worth a call first, then fewer findings in all."""
+        return sum(len(check.findings) for check in self.to_fix), self.findings
 
 
 @dataclass(frozen=True)
@@ -95,10 +116,10 @@ async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
     """Up to QUALITY_MAX_REPAIRS calls to the provider that wrote the text, naming each finding."""
     for _ in range(job.runner.settings.quality_max_repairs):
         current = attempts[-1]
-        if not current.failed:
+        if not current.to_fix:
             return
         spec = current.result.provider
-        failed = ",".join(current.failed)
+        failed = ",".join(check.name for check in current.to_fix)
         if spec.is_cloud and not job.runner.budget.claim(job.step.section_id):
             # No spare call is this section's (the rest are reserved for planned steps or dealt
             # to other sections): the text stays flagged.
@@ -110,7 +131,7 @@ async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
                 Failed=failed,
             )
             return
-        problems = [finding.message for check in current.checks for finding in check.findings]
+        problems = [finding.message for check in current.to_fix for finding in check.findings]
         messages = repair_messages(job.call.messages, current.result.text, problems)
         hybrid(**_label(job.step), Event="REPAIR", Provider=spec.label, Failed=failed)
         result = await job.extra(spec, messages)
@@ -129,7 +150,7 @@ async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSp
     best = _best(attempts)
     if (
         primary is None
-        or not best.failed
+        or not best.to_fix
         or best.result.provider.role is not Role.SECONDARY
         or primary == best.result.provider
         or attempts[0].result.fallback in _PRIMARY_FAILED
@@ -142,7 +163,7 @@ async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSp
             **_label(job.step),
             Event="ESCALATE_SKIPPED",
             Reason="COST_LIMIT",
-            Failed=",".join(best.failed),
+            Failed=",".join(check.name for check in best.to_fix),
         )
         return
     hybrid(
@@ -151,7 +172,7 @@ async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSp
         Reason="QUALITY",
         From="SECONDARY",
         To="PRIMARY",
-        Failed=",".join(best.failed),
+        Failed=",".join(check.name for check in best.to_fix),
     )
     result = await job.extra(primary, job.call.messages)
     attempts.append(_checked(result, job.given, "escalation"))
@@ -163,9 +184,9 @@ def _checked(result: StepResult, given: Given, kind: str) -> Attempt:
 
 
 def _best(attempts: Sequence[Attempt]) -> Attempt:
-    """The written attempt with the fewest findings; the earliest among equals."""
+    """The written attempt with the fewest findings worth a call; the earliest among equals."""
     written = [attempt for attempt in attempts if attempt.result.text] or list(attempts[:1])
-    return min(written, key=lambda attempt: attempt.findings)
+    return min(written, key=lambda attempt: attempt.rank)
 
 
 def _merge(attempts: list[Attempt]) -> StepResult:

@@ -252,3 +252,15 @@ def test_the_spare_call_is_the_first_sections_whatever_finishes_first(tmp_path: 
     escalated = {r.step.section_id for r in report.results if r.escalated}
     assert escalated == {"1"}
     assert report.metrics.cloud_calls == 6
+
+
+def test_a_draft_is_repaired_for_what_it_carries_not_for_its_length_or_form(
+    tmp_path: Path,
+) -> None:
+    # A prose DRAFT (form) of 60 words (length): recorded, not repaired; REFINE would rewrite it.
+    draft = f"{PROSE} {PROSE.replace('The quarter', 'That quarter')}"
+    fakes = sequence(draft, PROSE, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes)
+    step = result(report, CompilationPhase.DRAFT)
+    assert set(step.failed_checks) == {"form", "length"}
+    assert step.repairs == 0 and fakes.calls("openai") == 4
