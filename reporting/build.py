@@ -19,10 +19,13 @@ from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.compiler.models import ChatModels
 from reporting.errors import InputError
-from reporting.logs import redact
+from reporting.logs import hybrid, redact
 from reporting.observe.manifest import build_manifest, dump_manifest
+from reporting.observe.quality import FIGURE_CHECKS
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
+from reporting.phases import CompilationPhase
+from reporting.render.comments import ReviewComment
 from reporting.render.docx import render_docx
 from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
 from reporting.render.outputs import safe_stem, staged
@@ -31,6 +34,7 @@ from reporting.routing.plan import Plan, make_plan
 from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding, ground_outline
+from reporting.text import one_line
 
 
 @dataclass(frozen=True)
@@ -236,17 +240,26 @@ def write_report(
     markdown = redact(report_markdown(report, date, settings), settings.secrets)
     stem = safe_stem(stem)
     names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
-    record = build_manifest(report, settings, outline_path, names)
+    comments = review_comments(report, settings.secrets) if settings.review_comments else []
     with staged(out_dir) as stage:
         stage(names["markdown"]).write_text(markdown, encoding="utf-8")
-        render_docx(
+        placement = render_docx(
             markdown,
             stage(names["docx"]),
             title=outline.title,
             author=outline.author,
             created=report.started_at,
             reference_docx=templates_dir() / "reference.docx",
+            comments=comments,
         )
+        for comment in placement.unplaced:
+            hybrid(
+                Event="COMMENT_UNPLACED",
+                Heading=comment.heading or "Abstract",
+                Sentence=f'"{one_line(comment.sentence, 80)}"',
+            )
+        placed = placement if settings.review_comments else None
+        record = build_manifest(report, settings, outline_path, names, placed)
         stage(names["manifest"]).write_text(
             redact(dump_manifest(record), settings.secrets), encoding="utf-8"
         )
@@ -257,6 +270,28 @@ def write_report(
         report=report,
         record=record,
     )
+
+
+def review_comments(report: CompiledReport, secrets: list[str]) -> list[ReviewComment]:
+    """The final texts' unsupported figures as comments: one per sentence, under its heading."""
+    headings = {section.id: f"{section.id} {section.title}" for section in report.outline.walk()}
+    messages: dict[tuple[str | None, str], list[str]] = {}
+    for result in report.results:
+        if result.step.phase not in (CompilationPhase.REFINE, CompilationPhase.ABSTRACT):
+            continue
+        for check in result.checks or ():
+            if check.name in FIGURE_CHECKS:
+                for finding in check.findings:
+                    key = (result.step.section_id, finding.sentence)
+                    messages.setdefault(key, []).append(finding.message)
+    return [
+        ReviewComment(
+            redact(sentence, secrets),
+            redact("\n".join(dict.fromkeys(said)), secrets),  # one paragraph per message
+            headings[section] if section is not None else None,
+        )
+        for (section, sentence), said in messages.items()
+    ]
 
 
 def report_markdown(report: CompiledReport, date: dt.date, settings: Settings) -> str:

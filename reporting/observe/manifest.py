@@ -19,10 +19,12 @@ from reporting.version import __version__
 if TYPE_CHECKING:
     from reporting.compiler.execute import CompiledReport
     from reporting.compiler.runner import ExtraCall, StepResult
+    from reporting.render.comments import Placement
     from reporting.settings import Settings
 
 # 3 added sources, citations and the adaptive routing scores; 4 the checks of every call
-# (`checks`, `repairs`, `escalated`, `quality_calls`) and the report's `quality`
+# (`checks`, `repairs`, `escalated`, `quality_calls`) and the report's `quality` (with
+# `comments_added` and `comments_unplaced`, REVIEW_COMMENTS' DOCX comments)
 MANIFEST_VERSION = 4
 _PACKAGES = (
     "langchain-core",
@@ -207,7 +209,11 @@ def sources_record(report: CompiledReport) -> dict[str, Any]:
 
 
 def build_manifest(
-    report: CompiledReport, settings: Settings, outline_path: Path, outputs: dict[str, str]
+    report: CompiledReport,
+    settings: Settings,
+    outline_path: Path,
+    outputs: dict[str, str],
+    comments: Placement | None = None,
 ) -> dict[str, Any]:
     """The whole run record; no secret is in it (the settings snapshot removes them)."""
     prices = PriceTable(settings)
@@ -257,7 +263,7 @@ def build_manifest(
         "sources": sources_record(report),
         "calls": calls,
         "metrics": metrics,
-        "quality": quality_record(calls, settings.quality_gate),
+        "quality": quality_record(calls, settings.quality_gate, comments),
     }
 
 

@@ -7,9 +7,12 @@ EXPAND are checked and repaired too, and counted in `by_check` and the repair to
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reporting.phases import CompilationPhase
+
+if TYPE_CHECKING:
+    from reporting.render.comments import Placement
 
 FINAL_PHASES = (CompilationPhase.REFINE.name, CompilationPhase.ABSTRACT.name)
 FIGURE_CHECKS = ("facts", "cited_figures")
@@ -25,8 +28,10 @@ def failed_checks(call: dict[str, Any]) -> list[str]:
     return [name for name, check in (call.get("checks") or {}).items() if not check["passed"]]
 
 
-def quality_record(calls: list[dict[str, Any]], gate: str) -> dict[str, Any]:
-    """Per report: sections passing every check, figures left, echoes, lengths, repairs."""
+def quality_record(
+    calls: list[dict[str, Any]], gate: str, comments: Placement | None = None
+) -> dict[str, Any]:
+    """Per report: sections passing every check, figures left, comments, echoes, repairs."""
     checked = [call for call in calls if call.get("checks") is not None]
     final = [call for call in checked if is_final(call)]
     sections = [call for call in final if call["phase"] == CompilationPhase.REFINE.name]
@@ -61,6 +66,10 @@ def quality_record(calls: list[dict[str, Any]], gate: str) -> dict[str, Any]:
             for name in FIGURE_CHECKS
             for finding in call["checks"].get(name, {}).get("findings", [])
         ],
+        # REVIEW_COMMENTS: the DOCX comments on those sentences, and the sentences not found
+        # in it (None: no comments asked for).
+        "comments_added": len(comments.added) if comments is not None else None,
+        "comments_unplaced": len(comments.unplaced) if comments is not None else None,
         "echoes": findings["echo"],
         "leaks": findings["leaks"],
         "duplicates": findings["duplication"],

@@ -1,10 +1,11 @@
-"""Markdown → DOCX through pandoc, with the document properties set by python-docx."""
+"""Markdown → DOCX through pandoc; python-docx then sets the properties and adds review comments."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from reporting.errors import ReportingError
+from reporting.render.comments import Placement, ReviewComment, add_comments
 
 __all__ = ["PANDOC_INPUT_FORMAT", "render_docx"]
 
@@ -103,10 +105,19 @@ def _space_after_tables(document: DocumentObject) -> None:
             paragraph.paragraph_format.space_before = SPACE_AFTER_TABLE
 
 
-def _finish(path: Path, *, title: str, author: str | None, created: datetime) -> None:
-    """Space out tables and set the core properties of the DOCX at `path`, dropping pandoc's."""
+def _finish(
+    path: Path,
+    *,
+    title: str,
+    author: str | None,
+    created: datetime,
+    comments: Sequence[ReviewComment],
+) -> Placement:
+    """Space out tables, add the comments and set the core properties, dropping pandoc's."""
     document = Document(str(path))
     _space_after_tables(document)
+    # Nothing to comment on, nothing touched: pandoc's own comments part stays empty.
+    placement = add_comments(document, comments, when=created) if comments else Placement()
     props = document.core_properties
     moment = _as_utc_naive(created)
     props.title = title[:CORE_TEXT_LIMIT]
@@ -126,6 +137,7 @@ def _finish(path: Path, *, title: str, author: str | None, created: datetime) ->
     ):
         setattr(props, name, "")
     document.save(str(path))
+    return placement
 
 
 def render_docx(
@@ -136,12 +148,13 @@ def render_docx(
     author: str | None,
     created: datetime,
     reference_docx: Path,
-) -> None:
-    """Convert report Markdown to DOCX with pandoc and set the document properties."""
+    comments: Sequence[ReviewComment] = (),
+) -> Placement:
+    """Convert report Markdown to DOCX with pandoc, add review comments, set the properties."""
     if not reference_docx.is_file():
         raise ReportingError(f"reference DOCX not found: {reference_docx}")
     _run_pandoc(markdown, out_path, title=title, reference_docx=reference_docx)
     try:
-        _finish(out_path, title=title, author=author, created=created)
+        return _finish(out_path, title=title, author=author, created=created, comments=comments)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
         raise ReportingError(f"could not set DOCX properties of {out_path}: {exc}") from exc
