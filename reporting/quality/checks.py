@@ -262,18 +262,28 @@ def _fact_sentences(given: Given) -> tuple[_FactSentence, ...]:
     if isinstance(cached, tuple):
         return cached
     found: list[_FactSentence] = []
-    for fact in (*given.points, given.brief, *given.chunks, given.previous or ""):
-        figures = [f for f in given_figures(fact) if f.kind != "identifier"]
-        if not figures:
-            continue
-        for sentence in _sentences(fact):
-            inside = tuple(f for f in figures if sentence.start <= f.start < sentence.end)
-            if inside:
-                words = frozenset(_content(sentence.text))
-                found.append(_FactSentence(sentence.text, words, inside))
+    for fact in (*given.points, given.brief, *given.chunks):
+        found += _sentences_with_figures(fact, structure=True)
+    # The previous text was read as a written text when it was checked: its figures are reused.
+    found += _sentences_with_figures(given.previous or "", structure=False)
     result = tuple(found)
     given._cache["fact_sentences"] = result
     return result
+
+
+@lru_cache(maxsize=512)
+def _sentences_with_figures(fact: str, *, structure: bool) -> tuple[_FactSentence, ...]:
+    """One given text's sentences that hold figures (cached: a source is given to every phase)."""
+    figures = given_figures(fact) if structure else text_figures(fact)
+    figures = tuple(f for f in figures if f.kind != "identifier")
+    if not figures:
+        return ()
+    found: list[_FactSentence] = []
+    for sentence in _sentences(fact):
+        inside = tuple(f for f in figures if sentence.start <= f.start < sentence.end)
+        if inside:
+            found.append(_FactSentence(sentence.text, frozenset(_content(sentence.text)), inside))
+    return tuple(found)
 
 
 def _closest_fact(
