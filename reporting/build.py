@@ -71,7 +71,7 @@ class BuildResult:
         report, quality = self.report, self.record["quality"]
         return BuildSummary(
             steps=len(report.results),
-            cache_hits=report.metrics.cache_hits,
+            cache_hits=sum(1 for result in report.results if result.cached),  # steps, not calls
             cloud_calls=report.metrics.cloud_calls,
             max_cloud_calls=report.plan.max_cloud_calls,
             fallbacks=sum(report.metrics.fallbacks.values()),

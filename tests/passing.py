@@ -23,7 +23,8 @@ PROSE = (
     "the team fixed them quickly. The team now plans further reliability work across services."
 )
 PROSE_INVENTED = PROSE.replace("9 incidents", "15 incidents")
-PROSE_WORSE = PROSE_INVENTED.replace("14 in", "18 in")
+# Two sentences with invented figures: two findings.
+PROSE_WORSE = PROSE_INVENTED.replace("across services", "across 40 services")
 ABSTRACT = " ".join(
     [
         "This review looks at service reliability for engineering leadership.",

@@ -48,16 +48,20 @@ class CloudBudget:
             self._allotted = dict(shares)
 
     def claim(self, section_id: str | None) -> bool:
-        """Take one of a section's allotted quality calls (the abstract: any spare call left)."""
+        """Reserve one of a section's allotted calls for a quality call (the abstract: any left).
+
+        The call then spends the reservation like a planned step (`spend(reserved=True)`), and
+        gives it back with `release` when it sent nothing, so no other section's share is taken.
+        """
         with self._lock:
             if self.spare <= 0:
                 return False
-            if self._allotted is None or section_id is None:
-                return True
-            left = self._allotted.get(section_id, 0)
-            if left <= 0:
-                return False
-            self._allotted[section_id] = left - 1
+            if self._allotted is not None and section_id is not None:
+                left = self._allotted.get(section_id, 0)
+                if left <= 0:
+                    return False
+                self._allotted[section_id] = left - 1
+            self.reserved += 1
             return True
 
     def release(self) -> None:

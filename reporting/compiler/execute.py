@@ -118,9 +118,11 @@ async def execute(
 
     # Abstract: over all refined sections, in outline order; it cites nothing.
     step = plan.step(None, CompilationPhase.ABSTRACT)
-    untrusted = frozenset[str]().union(
-        *(unsupported_figures(results[s.index].checks) for s in plan.steps if s.section_id)
-    )
+    # Each section's figures its final text holds unsupported support nothing in the abstract.
+    untrusted = {
+        s.id: unsupported_figures(results[plan.step(s.id, CompilationPhase.REFINE).index].checks)
+        for s in outline.walk()
+    }
     call, given = abstract_inputs(outline, bodies, dates=dates, untrusted=untrusted)
     results[step.index] = await run_checked(
         runner, step, call, given, None, lambda result: tidy_step_text(result, 0), escalate_to
@@ -190,7 +192,7 @@ def abstract_inputs(
     bodies: Mapping[str, str],
     *,
     dates: tuple[Figure, ...] = (),
-    untrusted: frozenset[str] = frozenset(),
+    untrusted: Mapping[str, frozenset[str]] | None = None,
 ) -> tuple[PhaseCall, Given]:
     """The abstract's call over every section's body, and what its text is checked against."""
     refined = [
@@ -204,10 +206,11 @@ def abstract_inputs(
         None,
         (),
         call.messages,
-        others=[NamedText(s.title, s.text) for s in refined],
+        others=[
+            NamedText(s.title, s.text, (untrusted or {}).get(s.id, frozenset())) for s in refined
+        ],
         target_words=ABSTRACT_WORDS,
         dates=dates,
-        untrusted=untrusted,
     )
     return call, given
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from langchain_core.messages import BaseMessage
 
@@ -120,6 +121,8 @@ async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
             return
         spec = current.result.provider
         failed = ",".join(check.name for check in current.to_fix)
+        if spec.role is Role.PRIMARY and job.runner.metrics.circuit_open:
+            return  # the primary gets no more calls in this report
         if spec.is_cloud and not job.runner.budget.claim(job.step.section_id):
             # No spare call is this section's (the rest are reserved for planned steps or dealt
             # to other sections): the text stays flagged.
@@ -135,11 +138,9 @@ async def _repair(job: GatedStep, attempts: list[Attempt]) -> None:
         messages = repair_messages(job.call.messages, current.result.text, problems)
         hybrid(**_label(job.step), Event="REPAIR", Provider=spec.label, Failed=failed)
         result = await job.extra(spec, messages)
-        # The repair message is now part of the prompt: echoing it is an echo too. The text it
-        # repairs is not: keeping a good sentence of the first reply is no echo.
-        repaired = dataclasses.replace(
-            job.given, prompt=f"{job.given.prompt}\n\n{_text(messages[-1])}"
-        )
+        # The repair message's own words are now part of the prompt: echoing them is an echo.
+        # The sentences its findings quote are not: keeping a good one of them is no echo.
+        repaired = dataclasses.replace(job.given, prompt=f"{job.given.prompt}\n\n{_repair_words()}")
         attempts.append(_checked(result, repaired, "repair"))
         if not result.text:
             return
@@ -152,7 +153,7 @@ async def _escalate(job: GatedStep, attempts: list[Attempt], primary: ProviderSp
         primary is None
         or not best.to_fix
         or best.result.provider.role is not Role.SECONDARY
-        or primary == best.result.provider
+        or (primary.name, primary.model) == (best.result.provider.name, best.result.provider.model)
         or attempts[0].result.fallback in _PRIMARY_FAILED
         or job.runner.metrics.circuit_open
     ):
@@ -236,9 +237,11 @@ def _merge(attempts: list[Attempt]) -> StepResult:
     return final
 
 
+@cache
+def _repair_words() -> str:
+    """The repair message with no finding: its own words, which a repaired text must not echo."""
+    return str(repair_messages([], "", [])[-1].content)
+
+
 def _label(step: Step) -> dict[str, str]:
     return {"Phase": step.phase.name, "Section": step.section_id or "-"}
-
-
-def _text(message: BaseMessage) -> str:
-    return message.content if isinstance(message.content, str) else str(message.content)

@@ -309,22 +309,34 @@ class StepRunner:
         max_tokens: int,
         title: str | None,
     ) -> StepResult:
-        """One more call for a step already written: on `spec` only, from the spare budget.
+        """One more call for a step already written: on `spec` only, never falling back.
 
-        For the quality gate's repairs and escalations: no fallback, no reservation (the step
-        spent its own), and a failure is logged and returned as an empty text, never raised.
+        For the quality gate's repairs and escalations. A cloud call spends the one call the gate
+        claimed for it (`CloudBudget.claim`) and is not retried, so it never takes another
+        section's share; a claim it did not send is given back. A failure is logged and returned
+        as an empty text, never raised, and does not count towards the circuit breaker: the call
+        was optional, and its longer prompt may fail where a planned one would not.
         """
         started = time.monotonic()
         result = StepResult(step=step, text="", provider=spec)
         result.started_s = round(started - self.t0, 3)
         try:
-            await self._attempt(step, spec, messages, max_tokens, title, result, planned=False)
+            await self._attempt(
+                step,
+                spec,
+                messages,
+                max_tokens,
+                title,
+                result,
+                planned=spec.is_cloud,
+                retries=not spec.is_cloud,
+            )
         except (ProviderError, CostLimitExceededError) as exc:
+            if spec.is_cloud and not result.reservation_spent:
+                self.budget.release()
             result.text = ""
             result.errors.append(f"{spec.label}: {exc}")
             hybrid(**_label(step), Event="QUALITY_CALL_FAILED", Provider=spec.label, Error=exc)
-            if spec.role is Role.PRIMARY and result.attempts > 0:
-                self._primary_failed(spec)
         result.elapsed_s = round(time.monotonic() - started, 3)
         result.latency_s = round(result.latency_s, 3)
         return result
@@ -362,10 +374,11 @@ class StepRunner:
         result: StepResult,
         *,
         planned: bool | None = None,
+        retries: bool = True,
     ) -> None:
         """Call one provider with retries; fill `result` on success, raise on final failure."""
         model = self.models.get(spec.name, spec.model)
-        # A planned call may spend the step's reserved cloud call; a quality call may not.
+        # A planned call spends the step's reserved cloud call (a quality call: the one claimed).
         planned = spec == step.provider if planned is None else planned
         key = None
         if self.cache is not None:
@@ -382,7 +395,7 @@ class StepRunner:
                 hybrid(**_label(step), Provider=spec.label, Model=spec.model, Cached="true")
                 return
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_retries + 1),
+            stop=stop_after_attempt(self.settings.max_retries + 1 if retries else 1),
             wait=self._wait,
             retry=retry_if_exception(self._retryable_on(spec)),
             reraise=True,

@@ -51,9 +51,9 @@ def call_record(
     own_out = result.output_tokens - sum(extra.output_tokens for extra in result.extra_calls)
     cost = prices.cost(first.name, first.model, own_in, own_out)
     cost += sum(float(extra["cost_usd"]) for extra in extras)
-    baseline = (
-        baseline_price.cost(result.input_tokens, result.output_tokens) if (baseline_price) else 0.0
-    )
+    # What the step's own call would have cost on the primary; quality calls are not a baseline's.
+    baseline = baseline_price.cost(own_in, own_out) if baseline_price else 0.0
+
     record.update(
         role=spec.role.value,
         provider=spec.name,
@@ -80,6 +80,7 @@ def call_record(
         checks=checks_record(result.checks),
         repairs=result.repairs,
         escalated=result.escalated,
+        first_provider=result.first_provider.name if result.first_provider else None,
         quality_calls=extras,
     )
     return record
@@ -142,18 +143,35 @@ def _totals(calls: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
             },
         )
 
+    def spend(name: str, input_tokens: int, output_tokens: int, cost: float) -> None:
+        spent = entry(name)
+        spent["input_tokens"] += input_tokens
+        spent["output_tokens"] += output_tokens
+        spent["cost_usd"] = round(spent["cost_usd"] + cost, 6)
+
     for call in calls:
         written = entry(call[key])
         written["calls"] += 1
         written["cached"] += int(call["cached"])
-        written["input_tokens"] += call["input_tokens"]
-        written["output_tokens"] += call["output_tokens"]
-        written["cost_usd"] = round(written["cost_usd"] + call["cost_usd"], 6)
-        if key == "provider":  # requests go to the provider that received them
-            for provider, count in call["requests"].items():
-                entry(provider)["requests"] += count
-        else:
+        if key != "provider":
+            spend(call[key], call["input_tokens"], call["output_tokens"], call["cost_usd"])
             written["requests"] += call["attempts"]
+            continue
+        # Per provider: requests, tokens and cost go to the provider that took them; the step's
+        # own call to its first writer, each repair or escalation to its own provider.
+        for provider, count in call["requests"].items():
+            entry(provider)["requests"] += count
+        extras = call.get("quality_calls") or []
+        spend(
+            call.get("first_provider") or call["provider"],
+            call["input_tokens"] - sum(extra["input_tokens"] for extra in extras),
+            call["output_tokens"] - sum(extra["output_tokens"] for extra in extras),
+            call["cost_usd"] - sum(extra["cost_usd"] for extra in extras),
+        )
+        for extra in extras:
+            spend(
+                extra["provider"], extra["input_tokens"], extra["output_tokens"], extra["cost_usd"]
+            )
     return totals
 
 

@@ -265,7 +265,12 @@ def _fact_sentences(given: Given) -> tuple[_FactSentence, ...]:
     for fact in (*given.points, given.brief, *given.chunks):
         found += _sentences_with_figures(fact, structure=True)
     # The previous text was read as a written text when it was checked: its figures are reused.
-    found += _sentences_with_figures(given.previous or "", structure=False)
+    # A sentence holding a figure it kept unsupported is no fact to quote to a repair.
+    found += [
+        said
+        for said in _sentences_with_figures(given.previous or "", structure=False)
+        if not any(figure.text in given.untrusted for figure in said.figures)
+    ]
     result = tuple(found)
     given._cache["fact_sentences"] = result
     return result
@@ -648,9 +653,17 @@ CHECKS: tuple[Callable[[str, Given], CheckResult], ...] = (
 
 
 def unsupported_figures(checks: Sequence[CheckResult] | None) -> frozenset[str]:
-    """The figures the checks found unsupported, which no later call may take as given."""
+    """The figures the facts check found in nothing given, which no later call may take as given.
+
+    Only `facts`: a figure `cited_figures` finds is in the inputs, merely cited to the wrong
+    source, and may support a later text.
+    """
     return frozenset(
-        figure for check in checks or () for f in check.findings for figure in f.figures
+        figure
+        for check in checks or ()
+        if check.name == FACTS
+        for finding in check.findings
+        for figure in finding.figures
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from langchain_core.messages import BaseMessage
 
 from reporting.outline.model import Outline, Section
 from reporting.phases import CompilationPhase
-from reporting.quality.figures import Figure, FigureIndex, text_figures
+from reporting.quality.figures import DateKey, Figure, FigureIndex, text_figures
 from reporting.sources.read import Chunk
 from reporting.text import stopwords
 
@@ -23,6 +24,7 @@ class NamedText:
 
     title: str
     text: str
+    untrusted: frozenset[str] = frozenset()  # figures of it the checks found in nothing given
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class Given:
     section_titles: tuple[str, ...] = ()  # every section of the outline
     audience: str = ""
     tone: str = ""
-    # Figures of the previous text or the other sections that were themselves unsupported: kept
-    # in a text that never passed, they must not make a later text's copy of them look given.
+    # Figures of the previous text that were themselves unsupported: kept in a text that never
+    # passed, they must not make a later text's copy of them look given (others: their own).
     untrusted: frozenset[str] = frozenset()
     # Dates and years anywhere in the outline: the report's period, which any section may name.
     dates: tuple[Figure, ...] = ()
@@ -108,16 +110,20 @@ class Given:
         index = self._cache.get("figures")
         if not isinstance(index, FigureIndex):
             # Earlier calls' texts were read when they were checked: their figures are reused.
-            written = [self.previous or ""]
+            # Each with the figures of it that were themselves unsupported: those support nothing.
+            written = [(self.previous or "", self.untrusted)]
             if self.phase is CompilationPhase.ABSTRACT:
-                written += [other.text for other in self.others]
-            facts = [text for text in self.facts if all(text is not w for w in written)]
+                written += [(other.text, other.untrusted) for other in self.others]
+            facts = [text for text in self.facts if all(text is not w for w, _ in written)]
             index = self._cache["figures"] = FigureIndex.of(facts)
-            for date in self.dates:
-                index.add(date)
-            for text in written:
+            for figure in self.dates:
+                if figure.kind == "date":  # a date supports that date, not its year as a number
+                    index.dates.add(cast(DateKey, figure.value))
+                else:
+                    index.add(figure)
+            for text, untrusted in written:
                 for figure in text_figures(text):
-                    if figure.text not in self.untrusted:
+                    if figure.text not in untrusted:
                         index.add(figure)
         return index
 

@@ -50,9 +50,12 @@ def test_spare_calls_are_dealt_to_sections_in_outline_order() -> None:
 def test_a_section_claims_only_its_own_share_and_the_abstract_what_is_left() -> None:
     budget = CloudBudget(5, reserved=3)
     budget.allot(shares(budget.spare, ["1", "2", "3"]))
-    assert budget.claim("1") and not budget.claim("1")  # its one call
+    assert budget.claim("1") and not budget.claim("1")  # its one call, now reserved
+    assert (budget.reserved, budget.spare) == (4, 1)
     assert not budget.claim("3")  # dealt nothing
-    budget.spend(reserved=False)  # the call "1" claimed
+    budget.spend(reserved=True)  # the call "1" claimed is sent
     assert budget.claim(None)  # the abstract: "2"'s unused call is still spare
-    budget.spend(reserved=False)
-    assert not budget.claim(None) and not budget.claim("2")  # nothing spare is left
+    budget.release()  # ... but its call came from the cache: the claim is given back
+    assert budget.spare == 1 and budget.claim("2")
+    budget.spend(reserved=True)
+    assert not budget.claim(None) and budget.spare == 0 and budget.used == 2

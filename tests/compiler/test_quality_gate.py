@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from reporting.compiler.execute import CompiledReport
 from reporting.compiler.models import ChatModels
 from reporting.compiler.prompts import repair_messages
 from reporting.compiler.runner import StepResult
+from reporting.errors import ProviderServerError
+from reporting.observe.manifest import build_manifest
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
 from reporting.phases import CompilationPhase
@@ -203,7 +206,9 @@ def test_a_figure_kept_unsupported_is_not_support_for_the_next_phase(tmp_path: P
     report = build(tmp_path, fakes, quality_gate="report")
     for phase in (CompilationPhase.EXPAND, CompilationPhase.REFINE):
         assert result(report, phase).failed_checks == ["facts"], phase
-    assert "15" in result(report, CompilationPhase.REFINE).checks[0].findings[0].message
+    # The message names the outline's figures, not the DRAFT's invented copy of them.
+    [finding] = result(report, CompilationPhase.REFINE).checks[0].findings
+    assert "the facts say 9 and 14" in finding.message
 
 
 def test_any_section_may_name_a_date_of_the_outline(tmp_path: Path) -> None:
@@ -233,7 +238,10 @@ TWO_SECTIONS = (
 )
 
 
-def test_the_spare_call_is_the_first_sections_whatever_finishes_first(tmp_path: Path) -> None:
+@pytest.mark.parametrize("slow_call", [1, 2])
+def test_the_spare_call_is_the_first_sections_whatever_finishes_first(
+    tmp_path: Path, slow_call: int
+) -> None:
     # Both EXPANDs fail on the secondary; one spare cloud call: section 1's, always.
     path = tmp_path / "two.yaml"
     path.write_text(TWO_SECTIONS, encoding="utf-8")
@@ -245,7 +253,15 @@ def test_the_spare_call_is_the_first_sections_whatever_finishes_first(tmp_path: 
         quality_max_repairs=0,
         max_cloud_calls=6,  # 5 planned (2 DRAFT, 2 REFINE, ABSTRACT) + 1 spare
     )
-    fakes = FakeProviders(scripts={"openai": lambda n: PROSE, "local": lambda n: PROSE_WORSE})
+
+    def secondary(n: int) -> str:
+        # Both EXPANDs are in flight at once (two secondary slots): the slow one finishes last,
+        # whichever section it is.
+        if n == slow_call:
+            time.sleep(0.3)
+        return PROSE_WORSE
+
+    fakes = FakeProviders(scripts={"openai": lambda n: PROSE, "local": secondary})
     report = compile_outline(
         load_outline(path), config, ChatModels(config, factory=fakes), available=EVERYONE
     )
@@ -264,3 +280,70 @@ def test_a_draft_is_repaired_for_what_it_carries_not_for_its_length_or_form(
     step = result(report, CompilationPhase.DRAFT)
     assert set(step.failed_checks) == {"form", "length"}
     assert step.repairs == 0 and fakes.calls("openai") == 4
+
+
+def test_a_repair_that_keeps_a_quoted_sentence_is_no_echo(tmp_path: Path) -> None:
+    # The repair message quotes the failing sentence; the repaired text keeps it, figure gone.
+    invented = PROSE.replace("across services", "across 40 services")
+    fakes = sequence(DRAFT, PROSE, invented, PROSE, ABSTRACT)
+    report = build(tmp_path, fakes)
+    refine = result(report, CompilationPhase.REFINE)
+    assert refine.text == PROSE and refine.failed_checks == []
+
+
+def test_a_failed_cloud_repair_is_not_retried_and_costs_only_its_call(tmp_path: Path) -> None:
+    replies: list[str | BaseException] = [
+        DRAFT_INVENTED,
+        ProviderServerError("HTTP 503"),
+        PROSE,
+        PROSE,
+        ABSTRACT,
+    ]
+    fakes = FakeProviders(scripts={"openai": lambda n: replies[n - 1]})
+    report = build(tmp_path, fakes, max_cloud_calls=6, max_retries=2)
+    draft = result(report, CompilationPhase.DRAFT)
+    assert fakes.calls("openai") == 5  # the repair was sent once, not retried
+    assert draft.text == DRAFT_INVENTED and draft.failed_checks == ["facts"]
+    assert [call.findings for call in draft.extra_calls] == [None]
+    assert report.metrics.cloud_calls == 5
+
+
+def test_no_escalation_to_the_same_provider_and_model(tmp_path: Path) -> None:
+    fakes = FakeProviders(scripts={"local": lambda n: [DRAFT, *[PROSE_INVENTED] * 9][n - 1]})
+    report = build(
+        tmp_path,
+        fakes,
+        hybrid=True,
+        primary_provider="local",
+        primary_model="llama3:8b",
+        secondary_model="llama3:8b",
+    )
+    assert not any(step.escalated for step in report.results)
+
+
+def test_the_manifest_puts_each_calls_tokens_on_the_provider_that_took_them(
+    tmp_path: Path,
+) -> None:
+    # EXPAND: the secondary writes and repairs (2 calls), the primary's escalation is kept.
+    fakes = FakeProviders(
+        scripts={
+            "openai": lambda n: [DRAFT, PROSE, PROSE, ABSTRACT][n - 1],
+            "local": lambda n: PROSE_INVENTED,
+        }
+    )
+    report = build(tmp_path, fakes, hybrid=True, max_cloud_calls=10)
+    names = {"markdown": "x.md", "docx": "x.docx", "manifest": "x.run.json"}
+    manifest = build_manifest(report, report_settings(report), tmp_path / "o.yaml", names)
+    by_provider = manifest["metrics"]["by_provider"]
+    # Every fake call reports 10 tokens in and 5 out.
+    assert (by_provider["local"]["input_tokens"], by_provider["local"]["requests"]) == (20, 2)
+    assert (by_provider["openai"]["input_tokens"], by_provider["openai"]["requests"]) == (40, 4)
+    [expand] = [c for c in manifest["calls"] if c["phase"] == "EXPAND"]
+    assert expand["provider"] == "openai" and expand["first_provider"] == "local"
+    assert [q["kind"] for q in expand["quality_calls"]] == ["repair", "escalation"]
+    assert manifest["quality"]["escalations"] == 1 and manifest["quality"]["repairs"] == 1
+
+
+def report_settings(report: CompiledReport) -> Settings:
+    """Settings as `build` made them in hybrid mode: the manifest reads prices from them."""
+    return Settings(_env_file=None, vra_hybrid_mode=True, openai_api_key="sk-test-0000")  # type: ignore[call-arg]

@@ -67,3 +67,29 @@ def test_message_text_reads_string_and_part_contents() -> None:
 def test_word_grams_need_a_content_word() -> None:
     assert word_grams("and then it was", 4) == set()
     assert word_grams("the rollout was paused", 4) == {"the rollout was paused"}
+
+
+def test_a_sections_unsupported_figure_supports_nothing_in_the_abstract_only_its_own() -> None:
+    from reporting.compiler.execute import abstract_inputs
+    from reporting.outline.loader import parse_outline
+    from reporting.quality.checks import check_facts
+
+    outline = parse_outline(
+        {
+            "title": "Platform Review",
+            "sections": [
+                {"title": "Costs", "brief": "What we spent."},
+                {"title": "Services", "brief": "What runs.", "points": ["40 services run"]},
+            ],
+        },
+        "x.yaml",
+    )
+    bodies = {"1": "Costs rose for 40 teams in the year.", "2": "Today 40 services run here."}
+    abstract = "Today 40 services run on the platform, and costs rose."
+    # Section 1's 40 was invented: it supports nothing, but section 2's own 40 still does.
+    _, given = abstract_inputs(outline, bodies, untrusted={"1": frozenset({"40"})})
+    assert check_facts(abstract, given).passed
+    _, given = abstract_inputs(
+        outline, bodies, untrusted={"1": frozenset({"40"}), "2": frozenset({"40"})}
+    )
+    assert not check_facts(abstract, given).passed
