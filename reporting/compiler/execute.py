@@ -178,7 +178,11 @@ async def _run_section(
             untrusted=untrusted,
             dates=dates,
         )
-        result = await run_checked(runner, step, call, checked, section.title, finish, escalate_to)
+        expand = plan.step(section.id, CompilationPhase.EXPAND)
+        unpolished = results.get(expand.index) if call.phase is CompilationPhase.REFINE else None
+        result = await run_checked(
+            runner, step, call, checked, section.title, finish, escalate_to, unpolished
+        )
         results[step.index] = result
         previous = result.text
         untrusted |= unsupported_figures(result.checks)

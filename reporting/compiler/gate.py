@@ -99,8 +99,14 @@ async def run_checked(
     title: str | None,
     finish: Finish,
     escalate_to: ProviderSpec | None,
+    previous: StepResult | None = None,
 ) -> StepResult:
-    """Run a step, check its text and act on the findings as QUALITY_GATE says."""
+    """Run a step, check its text and act on the findings as QUALITY_GATE says.
+
+    `previous` is the EXPAND a REFINE polishes: when every REFINE attempt still fails and that
+    text, checked as the REFINE, fails less, it is kept (a polish that made the section worse
+    is undone, at no call).
+    """
     first = finish(await runner.run(step, call.messages, call.max_tokens, title))
     gate = runner.settings.quality_gate
     if gate == "off":
@@ -110,6 +116,9 @@ async def run_checked(
         job = GatedStep(runner, step, call, given, title, finish)
         await _repair(job, attempts)
         await _escalate(job, attempts, escalate_to)
+        if previous is not None and _best(attempts).to_fix:
+            unpolished = finish(dataclasses.replace(previous, step=step, extra_calls=[]))
+            attempts.append(Attempt(unpolished, run_checks(unpolished.text, given), "previous"))
     return _merge(attempts)
 
 
@@ -210,8 +219,11 @@ def _merge(attempts: list[Attempt]) -> StepResult:
             errors=list(first.errors),
         )
     final.checks = best.checks
+    final.kept_previous = best.kind == "previous"
     final.extra_calls = []
     for attempt in attempts[1:]:
+        if attempt.kind == "previous":  # a text already written and counted: no call
+            continue
         extra = attempt.result
         final.extra_calls.append(
             ExtraCall(

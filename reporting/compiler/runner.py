@@ -67,6 +67,7 @@ class StepResult:
     checks: tuple[CheckResult, ...] | None = None  # the final text's checks (None: not checked)
     extra_calls: list[ExtraCall] = field(default_factory=list)  # repairs and escalations
     first_provider: ProviderSpec | None = None  # who wrote the first text, when not `provider`
+    kept_previous: bool = False  # REFINE: the EXPAND's text was kept, as it failed fewer checks
 
     @property
     def repairs(self) -> int:

@@ -81,6 +81,7 @@ def call_record(
         repairs=result.repairs,
         escalated=result.escalated,
         first_provider=result.first_provider.name if result.first_provider else None,
+        kept_previous=result.kept_previous,
         quality_calls=extras,
     )
     return record

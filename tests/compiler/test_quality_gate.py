@@ -117,8 +117,9 @@ def test_the_repair_message_names_each_finding(
 
 
 def test_when_every_attempt_fails_the_best_is_kept_and_flagged(tmp_path: Path) -> None:
-    # REFINE: the first text has one unsupported figure, its repair two: the first is kept.
-    fakes = sequence(DRAFT, PROSE, PROSE_INVENTED, PROSE_WORSE, ABSTRACT)
+    # REFINE: the first text has one unsupported figure, its repair two, the EXPAND it polished
+    # (itself repaired in vain) two: the first is kept.
+    fakes = sequence(DRAFT, PROSE_WORSE, PROSE_WORSE, PROSE_INVENTED, PROSE_WORSE, ABSTRACT)
     report = build(tmp_path, fakes)
     refine = result(report, CompilationPhase.REFINE)
     assert refine.text == PROSE_INVENTED
@@ -347,3 +348,14 @@ def test_the_manifest_puts_each_calls_tokens_on_the_provider_that_took_them(
 def report_settings(report: CompiledReport) -> Settings:
     """Settings as `build` made them in hybrid mode: the manifest reads prices from them."""
     return Settings(_env_file=None, vra_hybrid_mode=True, openai_api_key="sk-test-0000")  # type: ignore[call-arg]
+
+
+def test_a_refine_that_made_the_section_worse_is_undone(tmp_path: Path) -> None:
+    # The EXPAND passes; its REFINE and the repair invent figures: the EXPAND's text is kept.
+    expand = PROSE.replace("The team now plans", "The team plans")
+    fakes = sequence(DRAFT, expand, PROSE_INVENTED, PROSE_WORSE, ABSTRACT)
+    report = build(tmp_path, fakes)
+    refine = result(report, CompilationPhase.REFINE)
+    assert refine.text == expand and refine.kept_previous
+    assert refine.failed_checks == [] and refine.repairs == 1
+    assert fakes.calls("openai") == 5  # keeping it cost no call
