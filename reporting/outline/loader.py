@@ -11,7 +11,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reporting.errors import OutlineError
-from reporting.outline.model import Outline, Section
+from reporting.outline.model import (
+    ChartSpec,
+    DataSource,
+    Outline,
+    Param,
+    Section,
+    TableSpec,
+)
 from reporting.outline.places import place, with_place
 
 MAX_OUTLINE_BYTES = 5_000_000
@@ -59,7 +66,12 @@ def _describe(error: dict[str, Any], known: list[str]) -> str:
 
 def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
     """The keys allowed at the mapping that holds `loc`'s last key."""
-    model: type[BaseModel] = Section if "sections" in loc[:-1] else Outline
+    parent = loc[:-1]
+    model: type[BaseModel] = Section if "sections" in parent else Outline
+    if len(parent) >= 2 and parent[-2] in ("params", "data") and "sections" not in parent:
+        model = Param if parent[-2] == "params" else DataSource
+    elif parent and parent[-1] in ("table", "chart") and "sections" in parent:
+        model = TableSpec if parent[-1] == "table" else ChartSpec
     return list(model.model_fields)
 
 
