@@ -78,9 +78,7 @@ def test_values_are_read_as_their_type(kind: str, text: str, value: Any) -> None
         ("date", "20260101", "--param p=20260101: not a date (YYYY-MM-DD)"),
     ],
 )
-def test_a_value_of_the_wrong_type_names_the_parameter(
-    kind: str, text: str, expected: str
-) -> None:
+def test_a_value_of_the_wrong_type_names_the_parameter(kind: str, text: str, expected: str) -> None:
     assert problems({"p": text}, {"p": {"type": kind}}) == [expected]
 
 
