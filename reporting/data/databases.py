@@ -118,12 +118,13 @@ def fetch(
     if sqltext.first_word(sql) not in ("select", "with", "values", "table"):
         raise DataProblem("not a query: give one select (or with …) that returns rows")
     statement = sa.text(sqltext.for_sqlalchemy(sql))
-    connection.execution_options(stream_results=True)  # a server-side cursor where there is one
     transaction = connection.begin()
     try:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-        result = connection.execute(statement, dict(values))
+        # A server-side cursor where the driver has one: rows beyond the limit stay unread.
+        streaming = {"stream_results": True}
+        result = connection.execute(statement, dict(values), execution_options=streaming)
         if not result.returns_rows:
             raise DataProblem("not a query: it returns no rows")
         columns = list(result.keys())
