@@ -1,0 +1,163 @@
+"""A query result as the facts a model is given: its rows, and figures computed for it.
+
+The model restates these figures and never calculates: change, percent change, lowest, highest,
+average, total and share of total are computed here, formatted the way the table shows them.
+The text is short, because it goes into small models' prompts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from reporting.data.results import DataResults, QueryResult
+from reporting.outline.model import Outline
+
+MAX_FACT_ROWS = 30  # rows of the table given; figures are computed over every row
+_HEAD_ROWS = 20  # when there are more: the first rows and the last ones, a gap between
+MAX_FACT_COLUMNS = 10
+MAX_FIGURE_COLUMNS = 6
+MAX_SHARE_ROWS = 12  # share of total per row only for a few rows: more would be a list
+MAX_CELL = 40
+
+
+def format_number(value: Any) -> str:
+    """A number as a reader restates it: 1,234,567; 1,234.57; 0.0042 (other values as text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        if abs(float(value)) < 0.01:  # would round to 0: two significant digits instead
+            return f"{value:.2g}"
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
+    return str(value)
+
+
+def format_cell(value: Any) -> str:
+    """Any value of a result as text: numbers formatted, dates ISO, long text cut."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None and value.time() == dt.time():
+            return value.date().isoformat()  # a month or day truncated to a timestamp
+        return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        return format_number(value)
+    text = " ".join(str(value).split()).replace("|", "/")  # one line, no column break
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def _label(value: Any) -> str:
+    """A row's label (its first column): a year or an id is 2026, not 2,026."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return format_cell(value)
+
+
+def _signed(value: Decimal) -> str:
+    return ("+" if value > 0 else "-" if value < 0 else "") + format_number(abs(value))
+
+
+def _percent(value: float, *, signed: bool = False) -> str:
+    text = f"{value:+,.1f}%" if signed else f"{value:,.1f}%"
+    return text.replace("+0.0%", "0.0%").replace("-0.0%", "0.0%")
+
+
+def _is_numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in present
+    )
+
+
+def _number(value: Any) -> Decimal | None:
+    """A value as a Decimal of what it prints as (0.1 + 0.2 is 0.3); None for nan/inf."""
+    number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+    return number if number.is_finite() else None
+
+
+def _figures(name: str, labels: list[str], values: Sequence[Any]) -> str | None:
+    """One line of figures for a numeric column; None when fewer than two rows have values."""
+    points: list[tuple[str, Decimal]] = []
+    for label, value in zip(labels, values, strict=True):
+        number = None if value is None else _number(value)
+        if number is not None:
+            points.append((label, number))
+    if len(points) < 2:
+        return None
+    (first_label, first), (last_label, last) = points[0], points[-1]
+    change = last - first
+    parts = [
+        f"{format_number(first)} ({first_label}) to {format_number(last)} ({last_label})",
+        f"change {_signed(change)}",
+    ]
+    if first != 0:
+        parts[-1] += f" ({_percent(float(change / abs(first) * 100), signed=True)})"
+    low = min(points, key=lambda point: point[1])
+    high = max(points, key=lambda point: point[1])
+    total = sum((n for _, n in points), Decimal(0))
+    parts += [
+        f"lowest {format_number(low[1])} ({low[0]}), highest {format_number(high[1])} ({high[0]})",
+        f"average {format_number(total / len(points))}",
+        f"total {format_number(total)}",
+    ]
+    if len(points) <= MAX_SHARE_ROWS and low[1] >= 0 and total > 0:
+        shares = ", ".join(f"{label} {_percent(float(n / total * 100))}" for label, n in points)
+        parts.append(f"share of total: {shares}")
+    return f"- {name}: " + "; ".join(parts) + "."
+
+
+def facts_text(result: QueryResult) -> str:
+    """The result as a model is given it: a table of its rows and the figures computed for it."""
+    if not result.rows:
+        return "The query returned no rows."
+    columns = list(result.columns[:MAX_FACT_COLUMNS])
+    more_columns = len(result.columns) - len(columns)
+    rows = list(result.rows)
+    shown = rows
+    if len(rows) > MAX_FACT_ROWS:
+        tail = MAX_FACT_ROWS - _HEAD_ROWS
+        shown = [*rows[:_HEAD_ROWS], (), *rows[-tail:]]
+    count = f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"
+    extra = f" (and {more_columns} more columns)" if more_columns else ""
+    lines = [f"Query result, {count}{extra}:", " | ".join(columns)]
+    for row in shown:
+        if not row:
+            lines.append(f"… {len(rows) - MAX_FACT_ROWS:,} rows not shown …")
+            continue
+        cells = [_label(row[0])] + [format_cell(value) for value in row[1 : len(columns)]]
+        lines.append(" | ".join(cells))
+    # The first column labels the rows when there are others; a lone column is all values.
+    labelled = len(result.columns) > 1
+    labels = [_label(row[0]) if labelled else f"row {i}" for i, row in enumerate(rows, 1)]
+    figures = []
+    for index, name in enumerate(result.columns[1:] if labelled else result.columns):
+        column = index + 1 if labelled else index
+        values = [row[column] for row in rows]
+        if _is_numeric(values) and (line := _figures(name, labels, values)) is not None:
+            figures.append(line)
+        if len(figures) == MAX_FIGURE_COLUMNS:
+            break
+    if figures:
+        lines.append("Figures computed from all rows (restate them; do not calculate):")
+        lines += figures
+    return "\n".join(lines)
+
+
+def attach_facts(outline: Outline, results: DataResults) -> None:
+    """Give each section with a query result the facts text of it."""
+    for section in outline.walk():
+        result = results.queries.get(section.id)
+        if result is not None:
+            section.attach_data(facts_text(result))
