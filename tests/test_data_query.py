@@ -503,3 +503,32 @@ def test_every_problem_at_once_entries_first(folder: Path) -> None:
         "sections[1].query",
         "sections[2].table.columns",
     ]
+
+
+def test_a_file_several_queries_read_is_loaded_once(folder: Path) -> None:
+    con = files.connect()
+    csv = folder / "data" / "payments.csv"
+    files.register(con, "once", csv, "read_csv_auto", readers=1)
+    files.register(con, "twice", csv, "read_csv_auto", readers=2)
+    kinds = con.execute(
+        "select table_name, table_type from information_schema.tables order by table_name"
+    ).fetchall()
+    con.close()
+    assert kinds == [("once", "VIEW"), ("twice", "BASE TABLE")]
+
+
+def test_a_bad_row_is_the_files_problem_when_the_file_is_loaded(folder: Path) -> None:
+    lines = ["month,n", *[f"2026-{m:02},{m}" for m in range(1, 13)] * 3000, "2026-13,1,extra"]
+    (folder / "data" / "bad.csv").write_text("\n".join(lines) + "\n")
+    one = outline({"bad": "data/bad.csv"}, {"query": "select sum(n) as n from bad"})
+    found = problems(folder, one)
+    assert len(found) == 1
+    assert found[0].startswith("sections[0].query: ")
+    two = outline(
+        {"bad": "data/bad.csv"},
+        {"query": "select sum(n) as n from bad"},
+        {"query": "select count(*) as rows from bad"},
+    )
+    found = problems(folder, two)
+    assert len(found) == 1
+    assert found[0].startswith("data.bad: cannot read data/bad.csv: ")

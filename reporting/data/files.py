@@ -27,6 +27,10 @@ READERS = {
 # so no build reaches the network for one (and `https://` paths fail instead of downloading).
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _CHUNK = 1 << 20
+# A CSV or JSON file that several queries read is loaded once into a table: parsing a
+# 1,000,000-row CSV costs as much as a query over the loaded table costs ten times over. A
+# file larger than this stays a view, read by each query, so memory holds no huge table.
+LOAD_BYTES = 500_000_000
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -58,7 +62,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def register(con: duckdb.DuckDBPyConnection, name: str, path: Path, read: str) -> None:
-    """Make the file a view named after its entry; DuckDB reads it when a query does."""
+def register(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, read: str, *, readers: int = 1
+) -> None:
+    """Make the file a view (or a table, see LOAD_BYTES) named after its entry.
+
+    `readers` is how many queries read the file.
+    """
     literal = "'" + str(path).replace("'", "''") + "'"
-    con.execute(f'create view "{name}" as select * from {read}({literal})')
+    load = readers > 1 and read != "read_parquet" and path.stat().st_size <= LOAD_BYTES
+    kind = "table" if load else "view"
+    con.execute(f'create {kind} "{name}" as select * from {read}({literal})')

@@ -147,9 +147,11 @@ def _duckdb(run: _Run) -> duckdb.DuckDBPyConnection:
     """The run's DuckDB connection, every readable file a view in it (made on first need)."""
     if run.duck is None:
         run.duck = files.connect()
+        queries = [s.query for s in run.outline.walk() if s.query is not None]
         for name, (path, read) in run.readers.items():
+            readers = sum(1 for sql in queries if sqltext.names_used(sql, [name]))
             try:
-                files.register(run.duck, name, path, read)
+                files.register(run.duck, name, path, read, readers=readers)
             except duckdb.Error as exc:
                 source = run.outline.data[name].path
                 run.entry_problems.append(
