@@ -143,9 +143,15 @@ def _fit(figure: Figure, axes: Axes, heading: Text | None) -> None:
     top = pad
     if heading is not None:
         top += heading.get_window_extent(renderer).height + pad
-    outer, inner = axes.get_tightbbox(renderer), axes.bbox
-    if outer is None:
-        return
+    from matplotlib.transforms import Bbox
+
+    # The axes' own box, its two axes (ticks, labels) and the legend: the data stay inside.
+    inner = axes.bbox
+    boxes = [inner, axes.xaxis.get_tightbbox(renderer), axes.yaxis.get_tightbbox(renderer)]
+    legend = axes.get_legend()
+    if legend is not None:
+        boxes.append(legend.get_window_extent(renderer))
+    outer = Bbox.union([box for box in boxes if box is not None])
     figure.subplots_adjust(
         left=(inner.x0 - outer.x0 + pad) / width,
         right=1 - (outer.x1 - inner.x1 + pad) / width,
