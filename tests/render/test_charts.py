@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from reporting.render.charts import CHART_DPI, CHART_SIZE_INCHES, KINDS, _date_labels, draw_chart
+from reporting.render.charts import (
+    CHART_DPI,
+    CHART_SIZE_INCHES,
+    KINDS,
+    _date_labels,
+    _wrap,
+    draw_chart,
+)
 
 MONTHS = [dt.date(2026, month, 1) for month in range(1, 13)]
 LATENCY: list[float | None] = [85, 90, 88, 120, None, 95, 93, 97, 99, 140, 101, 98]
@@ -165,3 +172,16 @@ def test_a_text_value_is_an_error(tmp_path: Path) -> None:
 )
 def test_date_ticks_name_the_year_once(moments: list[dt.datetime], labels: list[str]) -> None:
     assert _date_labels(moments) == labels
+
+
+def test_a_long_title_wraps_to_two_lines_and_is_cut_after() -> None:
+    title = " ".join(["word"] * 40)
+    lines = _wrap(title, 62, lines=2).split("\n")
+    assert len(lines) == 2
+    assert all(len(line) <= 62 for line in lines)
+    assert lines[1].endswith("…")
+    assert _wrap("  Short   title ", 62, lines=2) == "Short title"
+
+
+def test_a_long_title_still_draws(tmp_path: Path) -> None:
+    draw(tmp_path / "chart.png", title="Authorizations per month in the EU region " * 4)
