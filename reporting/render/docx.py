@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import subprocess
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from docx.shared import Pt
 
 from reporting.errors import ReportingError
 from reporting.render.comments import Placement, ReviewComment, add_comments
+from reporting.render.markdown import md_link
 
-__all__ = ["PANDOC_INPUT_FORMAT", "render_docx"]
+__all__ = ["PANDOC_INPUT_FORMAT", "embed_images", "render_docx"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,40 @@ def _as_utc_naive(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+_IMAGE_TYPES = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF8": "image/gif",
+}
+
+
+def _data_uri(src: str, image: bytes | Path) -> str:
+    """An image file's bytes as a `data:` URI, which pandoc embeds even under --sandbox."""
+    try:
+        data = image if isinstance(image, bytes) else image.read_bytes()
+    except OSError as exc:
+        raise ReportingError(f"could not read the image {src}: {exc}") from exc
+    mime = next((kind for magic, kind in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if mime is None:
+        raise ReportingError(f"not a PNG, JPEG or GIF image: {src}")
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def embed_images(markdown: str, images: Mapping[str, bytes | Path]) -> str:
+    """The Markdown with each image whose source is a key of `images` carrying its data inline.
+
+    Only images (`![...](src)`) with exactly that source are rewritten; every other image
+    keeps its source, which pandoc's --sandbox then refuses to read.
+    """
+    for src, image in images.items():
+        pattern = re.compile(r"(!\[(?:\\.|[^\]\\])*\]\()" + re.escape(md_link(src)) + r"(\))")
+        if pattern.search(markdown) is None:
+            continue
+        uri = _data_uri(src, image)  # base64: no backslash, so literal in a sub template
+        markdown = pattern.sub(r"\g<1>" + uri + r"\g<2>", markdown)
+    return markdown
 
 
 def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Path) -> None:
@@ -149,10 +186,18 @@ def render_docx(
     created: datetime,
     reference_docx: Path,
     comments: Sequence[ReviewComment] = (),
+    images: Mapping[str, bytes | Path] | None = None,
 ) -> Placement:
-    """Convert report Markdown to DOCX with pandoc, add review comments, set the properties."""
+    """Convert report Markdown to DOCX with pandoc, add review comments, set the properties.
+
+    `images` maps an image source in the Markdown (as given to `figure_markdown`, e.g.
+    `report.files/chart-1.png`) to the image's bytes or file: those images, and only those,
+    are embedded; pandoc itself still reads no file the Markdown names.
+    """
     if not reference_docx.is_file():
         raise ReportingError(f"reference DOCX not found: {reference_docx}")
+    if images:
+        markdown = embed_images(markdown, images)
     _run_pandoc(markdown, out_path, title=title, reference_docx=reference_docx)
     try:
         return _finish(out_path, title=title, author=author, created=created, comments=comments)

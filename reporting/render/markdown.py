@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -25,6 +26,33 @@ def md_cell(text: str) -> str:
     """A text inside one table cell: pipes escaped, line breaks as <br>."""
     lines = [line.strip() for line in text.strip().replace("|", "\\|").splitlines()]
     return re.sub(r"(<br>){3,}", "<br><br>", "<br>".join(lines))
+
+
+# What a figure's source keeps as it is; anything else (`:`, spaces, brackets) is %-encoded, so
+# a source can never become a URL scheme or end the Markdown link early.
+_SRC_SAFE = "/._-~=+,@"
+
+
+def md_link(src: str) -> str:
+    """A relative file path as the destination of a Markdown link or image."""
+    return quote(src, safe=_SRC_SAFE)
+
+
+def figure_markdown(src: str, caption: str, alt: str | None) -> str:
+    """A figure: `![Caption](src)`, with `{alt="..."}` when its alt text differs.
+
+    Pandoc makes an image alone in its paragraph a figure: the bracketed text is the caption
+    (in the DOCX, an Image Caption paragraph) and the `alt` attribute the image's description
+    (the DOCX's alt text); without the attribute the caption is the description too.
+    """
+    title = md_inline(caption)
+    if not title:
+        raise ValueError("a figure needs a caption")
+    text = f"![{title}]({md_link(src)})"
+    described = " ".join((alt or "").split())
+    if described and described != " ".join(caption.split()):
+        text += '{alt="' + described.replace("\\", "\\\\").replace('"', '\\"') + '"}'
+    return text
 
 
 @cache
@@ -51,6 +79,7 @@ class RenderedSection:
     title: str
     depth: int
     body: str
+    data: str = ""  # Markdown after the body (tables, figures), before any subsection
 
 
 @dataclass(frozen=True)

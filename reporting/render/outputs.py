@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -32,30 +35,114 @@ def _create_temp(out_dir: Path, name: str) -> Path:
     raise FileExistsError(f"no free temporary name for {name} in {out_dir}")
 
 
-@contextlib.contextmanager
-def staged(out_dir: Path) -> Iterator[Callable[[str], Path]]:
-    """Stage files in `out_dir`; on success they replace their targets, on failure vanish.
+def _parts(name: str) -> tuple[str | None, str]:
+    """A staged name as (subfolder or None, file name); at most one folder level, not hidden."""
+    if "/" not in name:
+        return None, name
+    folder, _, file = name.partition("/")
+    for part in (folder, file):
+        if part in ("", ".", "..") or "/" in part or "\\" in part:
+            raise ValueError(f"not a file name or one folder and a file name: {name!r}")
+    if folder.startswith("."):
+        raise ValueError(f"a staged folder cannot be hidden: {name!r}")
+    return folder, file
 
-    Yields `stage(name) -> temp path`; write each file there. Every file is complete before
-    any target is touched, and each rename within one folder is atomic, so a reader never
-    sees a half-written file and a failed build changes nothing.
+
+class Stage:
+    """What `staged` yields: `stage(name)` is the temporary path to write `name` to.
+
+    A name is a file in the output folder (`report.md`) or in one subfolder of it
+    (`report.files/chart-1.png`). A subfolder a build stages into, or names with `own`, is
+    the build's: after the renames, its files that this build did not write are removed.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged_files: dict[str, Path] = {}
 
-    def stage(name: str) -> Path:
-        if name in staged_files:  # staged again: the later write wins
-            staged_files.pop(name).unlink(missing_ok=True)
-        temp = _create_temp(out_dir, name)
-        staged_files[name] = temp
+    def __init__(self, out_dir: Path) -> None:
+        """Stage into `out_dir`, which exists."""
+        self.out_dir = out_dir
+        self.files: dict[str, Path] = {}
+        self.owned: set[str] = set()
+        self.created: list[Path] = []  # subfolders made for this build: gone again on failure
+
+    def __call__(self, name: str) -> Path:
+        """A new hidden temporary file beside `name`'s target; write `name`'s content there."""
+        folder, file = _parts(name)
+        where = self.out_dir
+        if folder is not None:
+            self.own(folder)
+            where = self.out_dir / folder
+            try:
+                where.mkdir()
+                self.created.append(where)
+            except FileExistsError:
+                if not where.is_dir():
+                    raise
+        if name in self.files:  # staged again: the later write wins
+            self.files.pop(name).unlink(missing_ok=True)
+        temp = _create_temp(where, file)
+        self.files[name] = temp
         return temp
 
-    try:
-        yield stage
-        for name, temp in staged_files.items():
+    def own(self, folder: str) -> None:
+        """Make a subfolder this build's even if it writes nothing there (its old files go)."""
+        _parts(f"{folder}/x")
+        self.owned.add(folder)
+
+    def _commit(self) -> None:
+        """Fsync every file, then rename them all: subfolders' first, so that a report's
+        Markdown never names a chart not yet there; then remove stale files of owned folders."""
+        for temp in self.files.values():
             with open(temp, "rb") as handle:
                 os.fsync(handle.fileno())
-            os.replace(temp, out_dir / name)
+        for name, temp in sorted(self.files.items(), key=lambda item: "/" not in item[0]):
+            os.replace(temp, self.out_dir / name)
+        for folder in sorted(self.owned):
+            self._prune(folder)
+
+    def _prune(self, folder: str) -> None:
+        """Remove the files of an owned folder that this build did not write; if none is
+        left, the folder. Hidden files (another build's temporary ones) are left alone."""
+        path = self.out_dir / folder
+        if not path.is_dir():
+            return
+        keep = {name.partition("/")[2] for name in self.files if name.startswith(f"{folder}/")}
+        for entry in path.iterdir():
+            if entry.name in keep or entry.name.startswith(".") or entry.is_dir():
+                continue
+            try:
+                entry.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not remove the stale file %s: %s", entry, exc)
+        if not keep:
+            with contextlib.suppress(OSError):  # not empty: someone else's files stay
+                path.rmdir()
+
+    def _discard(self) -> None:
+        """Remove every temporary file, and the subfolders made for this build if empty."""
+        for temp in self.files.values():
+            temp.unlink(missing_ok=True)
+        for folder in reversed(self.created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+@contextlib.contextmanager
+def staged(out_dir: Path) -> Iterator[Stage]:
+    """Stage files in `out_dir`; on success they replace their targets, on failure vanish.
+
+    Yields `stage(name) -> temp path` (a `Stage`); write each file there. Every file is complete
+    before any target is touched, and each rename within one folder is atomic, so a reader never
+    sees a half-written file and a failed build changes nothing. Files in a subfolder
+    (`report.files/chart-1.png`) are staged in that subfolder, which is created if missing;
+    files there that the build did not write are removed after the renames.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Stage(out_dir)
+    try:
+        yield stage
+        stage._commit()
+    except BaseException:
+        stage._discard()
+        raise
     finally:
-        for temp in staged_files.values():
+        for temp in stage.files.values():  # renamed already, unless the build failed
             temp.unlink(missing_ok=True)
