@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reporting.build import BuildResult, abuild_report, read_inputs
+from reporting.build import BuildResult, abuild_report, read_inputs, run_stem
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext
 from reporting.errors import InputError, ReportingError
@@ -73,13 +74,17 @@ async def run_batch(
     jobs: int,
     cache: PhaseCache | None = None,
     allow_outside: bool = False,
+    rows: list[dict[str, str]] | None = None,
 ) -> list[BatchOutcome]:
-    """Build every outline, `jobs` at a time; one failure never stops the others."""
+    """Build every outline (once per row of parameters), `jobs` at a time.
+
+    One failure never stops the others.
+    """
     # Shared: the providers' limits hold across reports, and one pool of models serves them all.
     shared = CallContext.for_settings(settings, cache=cache)
     gate = asyncio.Semaphore(jobs)
 
-    async def one(path: Path, stem: str) -> BatchOutcome:
+    async def one(path: Path, stem: str, params: dict[str, str]) -> BatchOutcome:
         async with gate:
             current_report.set(stem)
             started = time.monotonic()
@@ -92,7 +97,10 @@ async def run_batch(
                     available=available,
                     allow_outside=allow_outside,
                     index_cache=index_cache,
+                    params=params,
                 )
+                stem = safe_stem(run_stem(stem, inputs.outline, params))
+                current_report.set(stem)
                 result = await abuild_report(inputs, out_dir, settings, shared=shared, stem=stem)
             except ReportingError as exc:
                 status: Status = "invalid" if isinstance(exc, InputError) else "failed"
@@ -104,11 +112,54 @@ async def run_batch(
             return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result)
 
     stems = output_stems(outlines)
+    runs = [
+        (path, stem, row)
+        for path, stem in zip(outlines, stems, strict=True)
+        for row in (rows if rows is not None else [{}])
+    ]
     try:
-        jobs_done = (one(p, s) for p, s in zip(outlines, stems, strict=True))
+        jobs_done = (one(path, stem, row) for path, stem, row in runs)
         return list(await asyncio.gather(*jobs_done))
     finally:
         await shared.models.aclose()
+
+
+MAX_PARAM_ROWS = 10_000
+
+
+def read_param_rows(path: Path) -> list[dict[str, str]]:
+    """The runs of a `--params` CSV file: a header of parameter names, one row per report."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            lines = list(reader)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read it as CSV: {exc}") from None
+    names = [name.strip() for name in header or []]
+    if not names or not all(names):
+        raise InputError(f"{path}: line 1 must name the parameters, e.g. region,quarter")
+    if len(set(names)) != len(names):
+        raise InputError(f"{path}: line 1 names a parameter twice")
+    rows: list[dict[str, str]] = []
+    for number, line in enumerate(lines, start=2):
+        if not any(cell.strip() for cell in line):
+            continue  # a blank line, e.g. at the end
+        if len(line) != len(names):
+            raise InputError(
+                f"{path}: line {number} has {len(line)} values; line 1 names {len(names)}"
+            )
+        rows.append(dict(zip(names, (cell.strip() for cell in line), strict=True)))
+    if not rows:
+        raise InputError(f"{path}: no runs; give one row of values per report after line 1")
+    if len(rows) > MAX_PARAM_ROWS:
+        raise InputError(f"{path}: {len(rows):,} runs; at most {MAX_PARAM_ROWS:,} in one batch")
+    duplicates = [row for i, row in enumerate(rows) if row in rows[:i]]
+    if duplicates:
+        raise InputError(f"{path}: the run {duplicates[0]} is given twice; each row once")
+    return rows
 
 
 def batch_exit_code(outcomes: list[BatchOutcome]) -> int:

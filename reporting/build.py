@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.compiler.models import ChatModels
+from reporting.data.results import DataResults
+from reporting.data.stage import prepare_data
 from reporting.errors import InputError
 from reporting.logs import hybrid, redact
 from reporting.observe.manifest import build_manifest, dump_manifest
@@ -25,10 +27,17 @@ from reporting.observe.quality import FIGURE_CHECKS
 from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
 from reporting.phases import CompilationPhase
+from reporting.render.charts import draw_chart
 from reporting.render.comments import ReviewComment
 from reporting.render.docx import render_docx
-from reporting.render.markdown import ProvenanceEntry, RenderedSection, render_markdown
-from reporting.render.outputs import safe_stem, staged
+from reporting.render.markdown import (
+    ProvenanceEntry,
+    RenderedSection,
+    figure_markdown,
+    render_markdown,
+)
+from reporting.render.outputs import Stage, safe_stem, staged
+from reporting.render.tables import table_markdown
 from reporting.routing.availability import preflight
 from reporting.routing.plan import Plan, make_plan
 from reporting.routing.roles import Role
@@ -102,6 +111,13 @@ class Inputs:
     outline: Outline
     grounding: Grounding
     available: Mapping[Role, bool]
+    data: DataResults = field(default_factory=DataResults)
+    stem: str = ""  # of the output files: the outline's, and the parameters given, if any
+
+    @property
+    def output_stem(self) -> str:
+        """The stem the outputs are written under."""
+        return self.stem or self.outline_path.stem
 
 
 def build_report(
@@ -116,6 +132,7 @@ def build_report(
     refresh: frozenset[str] = frozenset(),
     observer: Observer | None = None,
     allow_outside: bool = False,
+    params: Mapping[str, str] | None = None,
 ) -> BuildResult:
     """Build one report; on any failure no output file is written or changed."""
     # Stages 1-3 run before the event loop starts, so Ctrl-C stops a slow preflight or a large
@@ -127,6 +144,7 @@ def build_report(
         allow_outside=allow_outside,
         index_cache=cache_folder(settings, out_dir) / "sources" if use_cache else None,
         check=lambda outline: check_refresh(outline, refresh),
+        params=params,
     )
     own = Resources(models, sleep, use_cache)
     return asyncio.run(
@@ -142,6 +160,7 @@ def read_inputs(
     allow_outside: bool = False,
     index_cache: Path | None = None,
     check: Callable[[Outline], object] | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> Inputs:
     """Stages 1-3 of a build, and of `report plan` and `report compare`: no model is called."""
     # 1. Outline: every problem of the file at once, then the command's own checks of it
@@ -149,6 +168,11 @@ def read_inputs(
     outline = load_outline(outline_path)
     if check is not None:
         check(outline)
+
+    # 1b. Data: parameters bound and checked, then every section's query run; its figures go
+    # into that section's prompts, so the model restates them instead of computing them.
+    data = prepare_data(outline, outline_path, params or {})
+    stem = run_stem(outline_path.stem, outline, params or {})
 
     # 2. Sources: read, chunked and searched per section; a bad one is an outline error.
     grounding = ground_outline(
@@ -162,7 +186,17 @@ def read_inputs(
     # 3. Availability: each provider checked once; an unavailable primary is routed around.
     if available is None:
         available = preflight(settings)
-    return Inputs(outline_path, outline, grounding, available)
+    return Inputs(outline_path, outline, grounding, available, data, stem)
+
+
+def run_stem(stem: str, outline: Outline, given: Mapping[str, str]) -> str:
+    """`payments-kpis--region=US--quarter=2026Q2`: runs with other parameters keep their files.
+
+    Only the parameters given on this run, in the order the outline declares them; a run on
+    the defaults keeps the plain stem. Made safe for a file name when written.
+    """
+    parts = [f"{name}={given[name]}" for name in outline.params if name in given]
+    return "--".join([stem, *parts])
 
 
 async def abuild_report(
@@ -186,8 +220,8 @@ async def abuild_report(
         report = await execute(plan, outline, grounding, context.with_report(observer, refresh))
 
     # 6. Write: Markdown, DOCX and manifest together, or none of them (pandoc in a thread).
-    path = inputs.outline_path
-    return await asyncio.to_thread(write_report, report, path, out_dir, settings, stem or path.stem)
+    path, stem = inputs.outline_path, stem or inputs.output_stem
+    return await asyncio.to_thread(write_report, report, path, out_dir, settings, stem, inputs.data)
 
 
 def plan_report(
@@ -195,11 +229,19 @@ def plan_report(
     settings: Settings,
     available: Mapping[Role, bool] | None = None,
     allow_outside: bool = False,
+    params: Mapping[str, str] | None = None,
 ) -> tuple[Outline, Grounding, Plan]:
     """The first four stages of a build, which `report plan` shows: no model is called."""
-    inputs = read_inputs(outline_path, settings, available=available, allow_outside=allow_outside)
-    outline, grounding = inputs.outline, inputs.grounding
-    return outline, grounding, make_plan(outline, settings, inputs.available, grounding.relevance())
+    inputs = read_inputs(
+        outline_path, settings, available=available, allow_outside=allow_outside, params=params
+    )
+    return inputs.outline, inputs.grounding, plan_inputs(inputs, settings)
+
+
+def plan_inputs(inputs: Inputs, settings: Settings) -> Plan:
+    """Stage 4 on inputs already read: who writes every step."""
+    relevance = inputs.grounding.relevance()
+    return make_plan(inputs.outline, settings, inputs.available, relevance)
 
 
 def check_refresh(outline: Outline, refresh: frozenset[str]) -> None:
@@ -232,16 +274,23 @@ async def _calls(
 
 
 def write_report(
-    report: CompiledReport, outline_path: Path, out_dir: Path, settings: Settings, stem: str
+    report: CompiledReport,
+    outline_path: Path,
+    out_dir: Path,
+    settings: Settings,
+    stem: str,
+    data: DataResults | None = None,
 ) -> BuildResult:
     """Render the Markdown, DOCX and manifest of a compiled report and write them atomically."""
     outline = report.outline
     date = outline.date or report.started_at.date()
-    markdown = redact(report_markdown(report, date, settings), settings.secrets)
     stem = safe_stem(stem)
     names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
     comments = review_comments(report, settings.secrets) if settings.review_comments else []
     with staged(out_dir) as stage:
+        # Tables and charts come from the query results, never from the model.
+        blocks, images = data_blocks(outline, data or DataResults(), stem, stage)
+        markdown = redact(report_markdown(report, date, settings, blocks), settings.secrets)
         stage(names["markdown"]).write_text(markdown, encoding="utf-8")
         placement = render_docx(
             markdown,
@@ -251,6 +300,7 @@ def write_report(
             created=report.started_at,
             reference_docx=templates_dir() / "reference.docx",
             comments=comments,
+            images=images,
         )
         for comment in placement.unplaced:
             hybrid(
@@ -259,7 +309,8 @@ def write_report(
                 Sentence=f'"{one_line(comment.sentence, 80)}"',
             )
         placed = placement if settings.review_comments else None
-        record = build_manifest(report, settings, outline_path, names, placed)
+        record = build_manifest(report, settings, outline_path, names, placed, data)
+        record["data"]["charts"] = list(images)  # beside the report, in outline order
         stage(names["manifest"]).write_text(
             redact(dump_manifest(record), settings.secrets), encoding="utf-8"
         )
@@ -294,10 +345,67 @@ def review_comments(report: CompiledReport, secrets: list[str]) -> list[ReviewCo
     ]
 
 
-def report_markdown(report: CompiledReport, date: dt.date, settings: Settings) -> str:
+def data_blocks(
+    outline: Outline, data: DataResults, stem: str, stage: Stage
+) -> tuple[dict[str, str], dict[str, Path]]:
+    """Per section with a query: its table and chart as Markdown, and the charts drawn (staged).
+
+    Charts go to `<stem>.files/`, so runs under other stems (other parameters) keep theirs.
+    """
+    blocks: dict[str, str] = {}
+    images: dict[str, Path] = {}
+    stage.own(f"{stem}.files")  # charts an earlier build drew and this one did not are removed
+    for section in outline.walk():
+        result = data.queries.get(section.id)
+        if result is None:
+            continue
+        parts: list[str] = []
+        index = {name: i for i, name in enumerate(result.columns)}
+        if section.table is not None:
+            columns = section.table.columns or list(result.columns)
+            rows = [[row[index[c]] for c in columns] for row in result.rows]
+            parts.append(
+                table_markdown(
+                    columns,
+                    rows[: section.table.max_rows],
+                    caption=section.table.caption,
+                    max_rows=section.table.max_rows,
+                    total_rows=result.row_count,
+                )
+            )
+        chart = section.chart
+        if chart is not None and result.rows:
+            src = f"{stem}.files/chart-{section.id}.png"
+            path = stage(src)
+            draw_chart(
+                path,
+                kind=chart.kind.value,
+                x_label=chart.x,
+                x=[row[index[chart.x]] for row in result.rows],
+                series={y: [row[index[y]] for row in result.rows] for y in chart.y},
+                title=None,  # the caption under the figure says it once
+            )
+            images[src] = path
+            caption = chart.title or f"{', '.join(chart.y)} by {chart.x}"
+            parts.append(figure_markdown(src, caption, chart.alt))
+        if not result.rows and section.table is None:
+            parts.append("No data.")
+        blocks[section.id] = "\n\n".join(parts)
+    return blocks, images
+
+
+def report_markdown(
+    report: CompiledReport,
+    date: dt.date,
+    settings: Settings,
+    blocks: Mapping[str, str] | None = None,
+) -> str:
     """The compiled report as Markdown; headings come from the outline, never from the model."""
-    outline = report.outline
-    sections = [RenderedSection(s.id, s.title, s.depth, report.body(s.id)) for s in outline.walk()]
+    outline, blocks = report.outline, blocks or {}
+    sections = [
+        RenderedSection(s.id, s.title, s.depth, report.body(s.id), blocks.get(s.id, ""))
+        for s in outline.walk()
+    ]
     return render_markdown(
         outline.title,
         outline.author,

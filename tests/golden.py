@@ -112,9 +112,11 @@ def build_examples(work: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     import reporting.build
     import reporting.comparison
     import reporting.compiler.estimate  # noqa: F401
+    import reporting.data.query  # noqa: F401  (DuckDB makes its dates from the `date` it saw)
     from reporting.cli import app
 
     shutil.copytree(EXAMPLES, work / "outlines")
+    shutil.copytree(EXAMPLES.parent / "data", work / "data")  # what payments-kpis.yaml queries
     built: dict[str, tuple[str, dict[str, Any]]] = {}
     before = Path.cwd()
     os.chdir(work)  # relative paths in the manifest, and no .env of the repository

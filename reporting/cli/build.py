@@ -17,11 +17,13 @@ from reporting.cli.common import (
     NoCache,
     OutDir,
     OutlineArg,
+    Params,
     Quiet,
     configure_logging,
     err,
     guard,
     out,
+    parse_params,
     settings_or_exit,
 )
 from reporting.errors import InputError, QualityFailed
@@ -40,8 +42,12 @@ def build(
         ),
     ] = None,
     allow_outside: AllowOutside = False,
+    param: Params = None,
 ) -> None:
-    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json."""
+    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json.
+
+    With --param, the files' stem names the values given: <stem>--region=US.md.
+    """
     from reporting.build import build_report
     from reporting.cli.progress import LiveProgress
 
@@ -59,6 +65,7 @@ def build(
                 refresh=frozenset(refresh or []),
                 observer=progress,
                 allow_outside=allow_outside,
+                params=parse_params(param),
             )
         finally:
             if progress is not None:
@@ -102,11 +109,30 @@ def batch(
     quiet: Quiet = False,
     no_cache: NoCache = False,
     allow_outside: AllowOutside = False,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params",
+            metavar="CSV",
+            help="One run per row: a header of param names, a row of values per report.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Build many outlines, JOBS at a time, sharing the providers' concurrency limits."""
+    """Build many outlines, JOBS at a time, sharing the providers' concurrency limits.
+
+    With --params, every outline is built once per row of the CSV file, each run under its
+    own stem (<stem>--region=US--quarter=2026Q2.md).
+    """
     import asyncio
 
-    from reporting.batch import BatchOutcome, batch_exit_code, collect_outlines, run_batch
+    from reporting.batch import (
+        BatchOutcome,
+        batch_exit_code,
+        collect_outlines,
+        read_param_rows,
+        run_batch,
+    )
     from reporting.compiler.cache import PhaseCache, cache_folder
     from reporting.routing.availability import preflight
 
@@ -116,10 +142,11 @@ def batch(
         outlines, missing = collect_outlines(paths)
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+        rows = read_param_rows(params_file) if params_file is not None else None
         available = preflight(settings)
         cache = None if no_cache else PhaseCache(cache_folder(settings, out_dir))
         outcomes = asyncio.run(
-            run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside)
+            run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside, rows)
         )
         outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
         table = Table(title=f"Batch: {len(outcomes)} outlines")
@@ -127,9 +154,10 @@ def batch(
             table.add_column(column)
         for outcome in outcomes:
             summary = outcome.result.summary if outcome.result else None
+            name = str(outcome.outline) if rows is None else outcome.stem
             colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
             table.add_row(
-                str(outcome.outline),
+                name,
                 f"[{colour}]{outcome.status}[/{colour}]",
                 str(summary.steps) if summary else "-",
                 str(summary.cloud_calls) if summary else "-",
@@ -143,7 +171,8 @@ def batch(
         for outcome in outcomes:  # whole messages, unwrapped, for logs and people
             if outcome.status != "ok":
                 detail = redact(outcome.detail, settings.secrets).replace("\n", "\n  ")
-                err.print(f"{outcome.status}: {outcome.outline}:\n  {detail}", markup=False)
+                what = outcome.outline if rows is None else f"{outcome.outline} ({outcome.stem})"
+                err.print(f"{outcome.status}: {what}:\n  {detail}", markup=False)
         counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "invalid", "failed")}
         out.print(
             f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",

@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from reporting.observe.recheck import CheckedText, Recheck
+    from reporting.outline.model import Outline
 
 from reporting.cli.common import (
     DEFAULT_OUT,
@@ -15,10 +16,12 @@ from reporting.cli.common import (
     AsJson,
     OutDir,
     OutlineArg,
+    Params,
     configure_logging,
     err,
     guard,
     out,
+    parse_params,
     settings_or_exit,
 )
 from reporting.errors import QualityFailed
@@ -29,25 +32,37 @@ def check(
     out_dir: OutDir = DEFAULT_OUT,
     as_json: AsJson = False,
     allow_outside: AllowOutside = False,
+    param: Params = None,
 ) -> None:
-    """Check the report built from OUTLINE again, as it now reads; exit 3 when a check fails."""
-    from reporting.build import read_inputs
+    """Check the report built from OUTLINE again, as it now reads; exit 3 when a check fails.
+
+    Give the same --param values as the build, so the same report and data are checked.
+    """
+    from reporting.build import read_inputs, run_stem
     from reporting.observe.recheck import ReportFiles, recheck
     from reporting.routing.roles import Role
 
     settings = settings_or_exit()
     configure_logging(settings, quiet=as_json)
-    files = ReportFiles.of(outline, out_dir)
     with guard(settings):
-        # The report's files are looked for before the sources are read; no provider is asked
-        # (whatever QUALITY_GATE says: this command is an explicit request to check).
+        params = parse_params(param)
+        found: list[ReportFiles] = []
+
+        def require(loaded: Outline) -> None:
+            found.append(ReportFiles.of(outline, out_dir, run_stem(outline.stem, loaded, params)))
+            found[0].require()
+
+        # The report's files are looked for before the data and sources are read; no provider
+        # is asked (whatever QUALITY_GATE says: this command is an explicit request to check).
         inputs = read_inputs(
             outline,
             settings,
             available={Role.PRIMARY: True, Role.SECONDARY: True},
             allow_outside=allow_outside,
-            check=lambda _: files.require(),
+            check=require,
+            params=params,
         )
+        files = found[0]
         result = recheck(inputs.outline, inputs.grounding, files)
         for warning in result.warnings:
             err.print(f"warning: {files.markdown}: {warning}", markup=False)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
 
-from reporting.errors import OutlineError, ReportingError
+from reporting.errors import InputError, OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
 from reporting.settings import Settings, load_settings
 
@@ -37,6 +37,28 @@ AllowOutside = Annotated[
     typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        metavar="NAME=VALUE",
+        help="Value of one of the outline's params (repeatable).",
+        show_default=False,
+    ),
+]
+
+
+def parse_params(given: list[str] | None) -> dict[str, str]:
+    """`--param region=US --param quarter=2026Q2` as a mapping; a malformed one is exit 2."""
+    values: dict[str, str] = {}
+    for item in given or []:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise InputError(f"--param {item}: write it as NAME=VALUE, e.g. --param region=US")
+        if name.strip() in values:
+            raise InputError(f"--param {name.strip()}: given twice")
+        values[name.strip()] = value.strip()
+    return values
 
 
 def configure_logging(settings: Settings | None, quiet: bool) -> None:

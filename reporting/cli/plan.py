@@ -5,12 +5,16 @@ from __future__ import annotations
 from rich.table import Table
 
 from reporting.cli.common import (
+    DEFAULT_OUT,
     AllowOutside,
     AsJson,
+    OutDir,
     OutlineArg,
+    Params,
     configure_logging,
     guard,
     out,
+    parse_params,
     settings_or_exit,
 )
 from reporting.settings import Settings
@@ -20,20 +24,31 @@ def plan(
     outline: OutlineArg,
     as_json: AsJson = False,
     allow_outside: AllowOutside = False,
+    param: Params = None,
+    out_dir: OutDir = DEFAULT_OUT,
 ) -> None:
-    """Show who will write each step of OUTLINE and what it will cost, sending no model call."""
-    from reporting.build import plan_report
+    """Show who will write each step of OUTLINE and what it will cost, sending no model call.
+
+    Sections with a query are run (no model is called) and compared with the last build's
+    manifest in --out: the ones whose data changed will be written again.
+    """
+    from reporting.build import plan_inputs, read_inputs
     from reporting.compiler.estimate import project_plan
+    from reporting.observe.data_changes import data_changes
+    from reporting.render.outputs import safe_stem
 
     settings = settings_or_exit()
     configure_logging(settings, quiet=as_json)
     with guard(settings):
-        the_outline, grounding, the_plan = plan_report(
-            outline, settings, allow_outside=allow_outside
+        inputs = read_inputs(
+            outline, settings, allow_outside=allow_outside, params=parse_params(param)
         )
-        estimate = project_plan(the_outline, the_plan, settings, grounding)
+        the_plan = plan_inputs(inputs, settings)
+        estimate = project_plan(inputs.outline, the_plan, settings, inputs.grounding)
+        stem = safe_stem(inputs.output_stem)
+        changes = data_changes(inputs.data, out_dir / f"{stem}.run.json")
         if as_json:
-            out.print_json(data=estimate.to_json())
+            out.print_json(data={**estimate.to_json(), "data": changes.to_json()})
             return
         table = Table(title=f"Plan for {outline}", show_lines=False)
         for column in (
@@ -80,6 +95,8 @@ def plan(
         out.print(
             gate_line(settings, estimate.max_cloud_calls - estimate.cloud_calls), markup=False
         )
+        if inputs.data.queries:
+            out.print(changes.line(), markup=False)
 
 
 def gate_line(settings: Settings, spare: int) -> str:

@@ -74,6 +74,7 @@ def _section_context(section: Section) -> dict[str, Any]:
         "points": section.points,
         "words": section.target_words,
         "subsections": [f"{sub.id} {sub.title}" for sub in section.sections],
+        "data": section.data_facts,
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -58,11 +59,32 @@ def format_cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
-def _label(value: Any) -> str:
+# Rows labelled by time are in order, so first → last is a change; regions or products are not.
+_TIME_NAME = re.compile(r"(date|day|week|month|quarter|year|period|time|hour)", re.I)
+_TIME_TEXT = re.compile(r"^\d{4}([-/]\d{1,2}([-/]\d{1,2})?|[-\s]?[QH][1-4]|[-\s]?W\d{1,2})?$")
+# A rate, a ratio or a percentile does not add up: no total and no share of one for them.
+_NOT_ADDITIVE = re.compile(
+    r"(pct|percent|rate|ratio|avg|average|mean|median|p\d{2}|latency|_ms$|score|price|share)",
+    re.I,
+)
+
+
+def _label(value: Any, name: str = "") -> str:
     """A row's label (its first column): a year or an id is 2026, not 2,026."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    plain = (
+        re.search(r"(year|id$)", name, re.I)
+        or 1000 <= (value if isinstance(value, int) else 0) <= 2999
+    )
+    if isinstance(value, int) and not isinstance(value, bool) and plain:
         return str(value)
     return format_cell(value)
+
+
+def _in_time_order(name: str, labels: Sequence[Any]) -> bool:
+    """Whether rows are labelled by dates or periods, so first and last make a change."""
+    if _TIME_NAME.search(name) or all(isinstance(v, dt.date) for v in labels):
+        return True
+    return all(isinstance(v, str) and _TIME_TEXT.match(v.strip()) for v in labels)
 
 
 def _signed(value: Decimal) -> str:
@@ -87,7 +109,9 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _figures(name: str, labels: list[str], values: Sequence[Any]) -> str | None:
+def _figures(
+    name: str, labels: list[str], values: Sequence[Any], ordered: bool = True
+) -> str | None:
     """One line of figures for a numeric column; None when fewer than two rows have values."""
     points: list[tuple[str, Decimal]] = []
     for label, value in zip(labels, values, strict=True):
@@ -98,21 +122,25 @@ def _figures(name: str, labels: list[str], values: Sequence[Any]) -> str | None:
         return None
     (first_label, first), (last_label, last) = points[0], points[-1]
     change = last - first
-    parts = [
-        f"{format_number(first)} ({first_label}) to {format_number(last)} ({last_label})",
-        f"change {_signed(change)}",
-    ]
-    if first != 0:
-        parts[-1] += f" ({_percent(float(change / abs(first) * 100), signed=True)})"
+    parts: list[str] = []
+    if ordered:
+        parts += [
+            f"{format_number(first)} ({first_label}) to {format_number(last)} ({last_label})",
+            f"change {_signed(change)}",
+        ]
+        if first != 0:
+            parts[-1] += f" ({_percent(float(change / abs(first) * 100), signed=True)})"
     low = min(points, key=lambda point: point[1])
     high = max(points, key=lambda point: point[1])
     total = sum((n for _, n in points), Decimal(0))
+    additive = not _NOT_ADDITIVE.search(name)
     parts += [
         f"lowest {format_number(low[1])} ({low[0]}), highest {format_number(high[1])} ({high[0]})",
         f"average {format_number(total / len(points))}",
-        f"total {format_number(total)}",
     ]
-    if len(points) <= MAX_SHARE_ROWS and low[1] >= 0 and total > 0:
+    if additive:
+        parts.append(f"total {format_number(total)}")
+    if additive and len(points) <= MAX_SHARE_ROWS and low[1] >= 0 and total > 0:
         shares = ", ".join(f"{label} {_percent(float(n / total * 100))}" for label, n in points)
         parts.append(f"share of total: {shares}")
     return f"- {name}: " + "; ".join(parts) + "."
@@ -136,16 +164,18 @@ def facts_text(result: QueryResult) -> str:
         if not row:
             lines.append(f"… {len(rows) - MAX_FACT_ROWS:,} rows not shown …")
             continue
-        cells = [_label(row[0])] + [format_cell(value) for value in row[1 : len(columns)]]
+        cells = [_label(row[0], columns[0])] + [format_cell(v) for v in row[1 : len(columns)]]
         lines.append(" | ".join(cells))
     # The first column labels the rows when there are others; a lone column is all values.
     labelled = len(result.columns) > 1
-    labels = [_label(row[0]) if labelled else f"row {i}" for i, row in enumerate(rows, 1)]
+    name0 = result.columns[0]
+    labels = [_label(row[0], name0) if labelled else f"row {i}" for i, row in enumerate(rows, 1)]
+    ordered = not labelled or _in_time_order(name0, [row[0] for row in rows])
     figures = []
     for index, name in enumerate(result.columns[1:] if labelled else result.columns):
         column = index + 1 if labelled else index
         values = [row[column] for row in rows]
-        if _is_numeric(values) and (line := _figures(name, labels, values)) is not None:
+        if _is_numeric(values) and (line := _figures(name, labels, values, ordered)) is not None:
             figures.append(line)
         if len(figures) == MAX_FIGURE_COLUMNS:
             break

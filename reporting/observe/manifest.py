@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import platform
@@ -9,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reporting.data.results import DataResults
 from reporting.observe.quality import quality_record
 from reporting.quality.checks import CheckResult
 from reporting.routing.pricing import Price, PriceTable
@@ -227,12 +229,39 @@ def sources_record(report: CompiledReport) -> dict[str, Any]:
     }
 
 
+def data_record(data: DataResults) -> dict[str, Any]:
+    """The run's parameters, each query with its row count and result hash, the files' hashes."""
+    return {
+        "params": {name: _json_value(value) for name, value in data.params.items()},
+        "files": dict(data.files),
+        "queries": [
+            {
+                "section": result.section_id,
+                "place": result.place,
+                "engine": result.engine,
+                "sql": result.sql,
+                "columns": list(result.columns),
+                "rows": result.row_count,
+                "sha256": result.sha256,
+            }
+            for result in data.queries.values()
+        ],
+        "charts": [],  # the chart files written, relative to the output folder
+    }
+
+
+def _json_value(value: object) -> object:
+    """A parameter's value as JSON has it: dates as ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def build_manifest(
     report: CompiledReport,
     settings: Settings,
     outline_path: Path,
     outputs: dict[str, str],
     comments: Placement | None = None,
+    data: DataResults | None = None,
 ) -> dict[str, Any]:
     """The whole run record; no secret is in it (the settings snapshot removes them)."""
     prices = PriceTable(settings)
@@ -280,6 +309,7 @@ def build_manifest(
         "providers": providers_record(report.plan.providers),
         "outputs": outputs,
         "sources": sources_record(report),
+        "data": data_record(data or DataResults()),
         "calls": calls,
         "metrics": metrics,
         "quality": quality_record(calls, settings.quality_gate, comments),

@@ -42,9 +42,9 @@ class ReportFiles:
     manifest: Path
 
     @classmethod
-    def of(cls, outline_path: Path, out_dir: Path) -> ReportFiles:
-        """The files `report build OUTLINE --out OUT_DIR` writes."""
-        stem = safe_stem(outline_path.stem)
+    def of(cls, outline_path: Path, out_dir: Path, stem: str | None = None) -> ReportFiles:
+        """The files `report build OUTLINE --out OUT_DIR` writes (`stem`: with its params)."""
+        stem = safe_stem(stem or outline_path.stem)
         return cls(out_dir / f"{stem}.md", out_dir / f"{stem}.run.json")
 
     def require(self) -> None:
@@ -52,6 +52,9 @@ class ReportFiles:
         for path in (self.markdown, self.manifest):
             if not path.is_file():
                 raise InputError(f"{path}: no such file; build the report first (report build)")
+
+
+DATA_MARKER = "<!-- data: tables and charts from the section's query -->"
 
 
 @dataclass(frozen=True)
@@ -271,7 +274,9 @@ def split_report(markdown: str, outline: Outline, path: Path) -> ReportText:
             ),
             len(lines),
         )
-        bodies[section_id] = "\n".join(lines[heading.end : end]).strip()
+        body = "\n".join(lines[heading.end : end])
+        # What follows the marker is the query's table and chart: the tool's, not prose to check.
+        bodies[section_id] = body.split(DATA_MARKER, 1)[0].strip()
 
     first = headings[starts[0]].start if starts else len(lines)
     return ReportText(_abstract(tokens, lines, first, path), bodies)

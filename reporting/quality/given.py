@@ -36,6 +36,7 @@ class Given:
     section_title: str | None = None
     brief: str = ""
     points: tuple[str, ...] = ()
+    data: str = ""  # the figures of the section's query result, as its prompt gave them
     outline_date: str | None = None  # ISO, as the outline has it
     chunks: tuple[str, ...] = ()  # the numbered sources: index 0 is [1]
     previous: str | None = None  # the previous phase's accepted text
@@ -80,6 +81,7 @@ class Given:
             section_title=section.title if section else None,
             brief=section.brief if section else "",
             points=tuple(section.points) if section else (),
+            data=section.data_facts if section else "",
             outline_date=outline.date.isoformat() if outline.date else None,
             chunks=tuple(chunk.text for chunk in chunks),
             previous=previous,
@@ -96,7 +98,7 @@ class Given:
     @property
     def facts(self) -> tuple[str, ...]:
         """Every text whose figures the output may use."""
-        texts = [self.report_title, *self.section_titles, self.brief, *self.points]
+        texts = [self.report_title, *self.section_titles, self.brief, *self.points, self.data]
         texts += [self.outline_date or "", *self.chunks, self.previous or ""]
         if self.section_title:
             texts.append(self.section_title)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# `=` stays: a parameterised run's stem reads `payments-kpis--region=US`.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
 def safe_stem(name: str) -> str:

@@ -96,7 +96,9 @@ def test_a_sections_data_follows_its_body_before_its_subsections() -> None:
     ]
     text = render_markdown("Report", None, dt.date(2026, 12, 31), "Abstract.", sections)
     expected = (
-        "## 1 Volume\n\nVolume grew.\n\n| a |\n|---|\n| 1 |\n\n### 1.1 Detail\n\n"
+        "## 1 Volume\n\nVolume grew.\n\n"
+        "<!-- data: tables and charts from the section's query -->\n\n"
+        "| a |\n|---|\n| 1 |\n\n### 1.1 Detail\n\n"
         "Detail body.\n\n## 2 Close\n\nClose body.\n"
     )
     assert text.endswith(expected)

@@ -82,9 +82,16 @@ def test_facts_of_a_monthly_series() -> None:
         "1,289,916.67; total 3,869,750; share of total: 2026-07 31.1%, 2026-08 33.9%, "
         "2026-09 35.0%.\n"
         "- p99_ms: 182 (2026-07) to 240 (2026-09); change +58 (+31.9%); lowest 182 (2026-07), "
-        "highest 240 (2026-09); average 204.5; total 613.5; share of total: 2026-07 29.7%, "
-        "2026-08 31.2%, 2026-09 39.1%."
+        "highest 240 (2026-09); average 204.5."
     )
+
+
+def test_rows_not_in_time_order_get_no_change_and_a_lone_value_keeps_its_separators() -> None:
+    regions = facts_text(result(("region", "authorizations"), [("US", 900), ("EU", 600)]))
+    assert "change" not in regions and " to " not in regions
+    assert "share of total: US 60.0%, EU 40.0%" in regions
+    assert "6,188,579" in facts_text(result(("authorizations", "rate_pct"), [(6188579, 95.8)]))
+    assert "2026 | 5" in facts_text(result(("year", "n"), [(2026, 5), (2027, 6)]))
 
 
 def test_no_rows_and_one_row() -> None:
