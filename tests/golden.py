@@ -111,8 +111,8 @@ def build_examples(work: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     # The pipeline's models too: pydantic builds a schema for `date` fields on import.
     import reporting.build
     import reporting.comparison
-    import reporting.compiler.estimate  # noqa: F401
-    import reporting.data.query  # noqa: F401  (DuckDB makes its dates from the `date` it saw)
+    import reporting.compiler.estimate
+    import reporting.data.query  # noqa: F401
     from reporting.cli import app
 
     shutil.copytree(EXAMPLES, work / "outlines")
