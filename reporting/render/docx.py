@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 # Pandoc's Markdown minus two extensions that misread model-written prose: a `---` line
 # could open a YAML metadata block, and `\word{...}` would be taken as raw TeX and dropped.
-PANDOC_INPUT_FORMAT = "markdown-yaml_metadata_block-raw_tex"
+# Plus one that reads it as CommonMark viewers do: models start a list on the line after a
+# sentence, which pandoc's default would run into that paragraph as "… quarter. - The …".
+PANDOC_INPUT_FORMAT = "markdown-yaml_metadata_block-raw_tex+lists_without_preceding_blankline"
 
 PANDOC_TIMEOUT_SECONDS = 120.0
 

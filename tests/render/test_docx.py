@@ -253,6 +253,15 @@ def test_dashes_do_not_open_a_metadata_block(tmp_path: Path) -> None:
     assert document.core_properties.title == TITLE
 
 
+def test_a_list_right_after_a_sentence_is_a_list(tmp_path: Path) -> None:
+    # Models start a list on the next line, as CommonMark allows; the DOCX keeps it a list.
+    markdown = f"# {TITLE}\n\nThe team agreed on three steps:\n- test the canary\n- roll out\n"
+    document = render(tmp_path, markdown)
+    items = [p.text for p in document.paragraphs if num_id(p)]
+    assert items == ["test the canary", "roll out"]
+    assert "The team agreed on three steps:" in [p.text for p in document.paragraphs]
+
+
 def _png() -> bytes:
     """A valid 1x1 PNG."""
 
