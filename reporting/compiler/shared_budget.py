@@ -23,7 +23,7 @@ from reporting.settings import Settings, hide_userinfo
 
 PREFIX = "reporting:budget"
 EXPIRY_S = 3 * 24 * 3600  # a day's hash outlives its day, for `report budget show` and audits
-TIMEOUT_S = 2.0  # connect and reply: a Redis slower than this is treated as unreachable
+TIMEOUT_S = 1.0  # connect and reply: a Redis slower than this is treated as unreachable
 
 # KEYS[1] the day's hash · ARGV cap, charge id, expiry → {allowed 0|1, used after}
 CHARGE = """
@@ -102,11 +102,17 @@ def _connect(url: str) -> Any:
         raise ConfigError(
             'a shared cloud budget needs redis-py: pip install -e ".[dist]"'
         ) from None
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     try:
         return redis.Redis.from_url(
             url,
             socket_connect_timeout=TIMEOUT_S,
             socket_timeout=TIMEOUT_S,
+            # One immediate retry (a pooled connection Redis closed), not redis-py's default
+            # backoff: a charge blocks the build's event loop while it waits.
+            retry=Retry(NoBackoff(), 1),
             decode_responses=True,
         )
     except ValueError as exc:
