@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import read_manifest, report_files
 from freezegun import freeze_time
-from loopback import OllamaServer, OpenAIServer
+from loopback import Fault, OllamaServer, OpenAIServer, always
 from pg_server import free_port
 from typer.testing import CliRunner
 
 from reporting.cli import app
+from reporting.compiler.budget import CloudBudget
 from reporting.compiler.shared_budget import (
     Charge,
     RedisState,
@@ -23,6 +24,7 @@ from reporting.compiler.shared_budget import (
     day_key,
     today,
 )
+from reporting.errors import CostLimitExceededError
 from reporting.outline.loader import load_outline
 from reporting.routing.plan import make_plan
 from reporting.settings import load_settings
@@ -175,3 +177,46 @@ def test_unreachable_redis_sends_nothing_to_the_cloud_and_builds_on_the_secondar
     for path in written:
         assert PASSWORD not in path.read_text(encoding="utf-8", errors="replace")
     assert PASSWORD not in stderr
+
+
+def test_every_retry_is_charged_to_the_shared_budget(
+    hybrid_env: pytest.MonkeyPatch,
+    redis_url: str,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+) -> None:
+    hybrid_env.setenv("CLOUD_BUDGET_DAILY", "100")
+    hybrid_env.setenv("REPORT_STATE_URL", redis_url)
+    hybrid_env.setenv("MAX_CLOUD_CALLS", "20")  # spare calls for retries
+    hybrid_env.setenv("MAX_RETRIES", "3")
+    openai_server.faults = always(Fault.http(503))
+    code, stderr = _build(outline_file, tmp_path / "out")
+    assert code == 0, stderr
+    assert "Event=RETRY" in stderr
+    sent = openai_server.count
+    assert 0 < sent <= 20
+    assert read_manifest(tmp_path / "out")["metrics"]["cloud_calls"] == sent
+    assert _budget(redis_url, 100).use().used == sent  # every request charged, none refunded
+
+
+def test_a_call_the_reports_own_budget_refuses_is_refunded(
+    hybrid_env: pytest.MonkeyPatch,
+    redis_url: str,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+) -> None:
+    # The shared charge comes first; when MAX_CLOUD_CALLS then refuses, nothing was sent.
+    def refuse(self: CloudBudget, *, reserved: bool) -> None:
+        raise CostLimitExceededError("MAX_CLOUD_CALLS=0 reached")
+
+    hybrid_env.setattr(CloudBudget, "spend", refuse)
+    hybrid_env.setenv("CLOUD_BUDGET_DAILY", "100")
+    hybrid_env.setenv("REPORT_STATE_URL", redis_url)
+    code, stderr = _build(outline_file, tmp_path / "out")
+    assert code == 0, stderr
+    assert openai_server.count == 0
+    assert "Reason=COST_LIMIT" in stderr
+    charged = RedisState(redis_url).client.hgetall(day_key("default", today()))
+    assert charged == {"used": "0", "cap": "100"}  # charged, then every charge given back
