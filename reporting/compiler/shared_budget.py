@@ -12,6 +12,7 @@ redis-py is imported only when a shared budget is used (`pip install -e ".[dist]
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -213,6 +214,19 @@ class SharedBudget:
         return DayUse(self.scope, 0, self.cap, today())
 
 
+_states: dict[str, RedisState] = {}  # one connection pool per URL for the whole process
+_states_lock = threading.Lock()
+
+
+def state_for(url: str, secrets: list[str]) -> RedisState:
+    """The process's connection to `url`: a batch of many reports shares one pool."""
+    with _states_lock:
+        state = _states.get(url)
+        if state is None:
+            state = _states[url] = RedisState(url, secrets)
+        return state
+
+
 def from_settings(settings: Settings) -> SharedBudget | None:
     """The shared budget the settings ask for, or None (CLOUD_BUDGET_DAILY unset)."""
     if settings.cloud_budget_daily is None:
@@ -222,5 +236,5 @@ def from_settings(settings: Settings) -> SharedBudget | None:
         raise ConfigError(
             "CLOUD_BUDGET_DAILY is set but no Redis is: set REPORT_STATE_URL or REPORT_BROKER_URL"
         )
-    state = RedisState(url, settings.secrets)
+    state = state_for(url, settings.secrets)
     return SharedBudget(state, settings.cloud_budget_daily, settings.cloud_budget_scope)
