@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from loopback import Fault, OllamaServer, OpenAIServer, always
 from pg_server import free_port
 from typer.testing import CliRunner
 
+import reporting
 from reporting.cli import app
 from reporting.compiler.budget import CloudBudget
 from reporting.compiler.shared_budget import (
@@ -123,9 +125,15 @@ def test_the_settings_hide_the_state_urls_password(monkeypatch: pytest.MonkeyPat
 def test_a_build_without_a_shared_budget_never_imports_redis() -> None:
     code = (
         "import sys, reporting.cli, reporting.compiler.runner, reporting.compiler.execute;"
-        "assert 'redis' not in sys.modules, 'redis imported'"
+        "assert 'redis' not in sys.modules, 'redis imported';"
+        "assert 'reporting.compiler.shared_budget' in sys.modules;"
+        "print(reporting.__file__)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    root = str(Path(reporting.__file__).parents[1])  # this checkout, whatever the venv installed
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == reporting.__file__
 
 
 def test_a_build_sends_only_the_shared_budget_to_the_cloud_and_the_next_one_none(
