@@ -228,3 +228,13 @@ def test_a_call_the_reports_own_budget_refuses_is_refunded(
     assert "Reason=COST_LIMIT" in stderr
     charged = RedisState(redis_url).client.hgetall(day_key("default", today()))
     assert charged == {"used": "0", "cap": "100"}  # charged, then every charge given back
+
+
+def test_a_shared_budget_without_a_redis_url_is_a_configuration_error(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path, openai_server: OpenAIServer
+) -> None:
+    hybrid_env.setenv("CLOUD_BUDGET_DAILY", "10")
+    code, stderr = _build(outline_file, tmp_path / "out")
+    assert code == 2
+    assert "CLOUD_BUDGET_DAILY is set but no Redis is" in stderr
+    assert openai_server.count == 0
