@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, description="Key of the OpenAI API.")
     openai_base_url: str | None = Field(None, description="Any OpenAI-compatible server.")
     ollama_host: str | None = Field(None, description="Address of the Ollama server.")
+    cloud_budget_daily: int | None = Field(
+        None, ge=0, description="Cloud requests per UTC day shared by every build (Redis)."
+    )
+    cloud_budget_scope: str = Field(
+        "default", min_length=1, description="Whose shared budget: e.g. a team name."
+    )
+    report_broker_url: str | None = Field(None, description="Redis URL of the workers' broker.")
+    report_state_url: str | None = Field(
+        None, description="Redis URL of the shared budget; default REPORT_BROKER_URL."
+    )
 
     @field_validator("routing_policy", "quality_gate", mode="before")
     @classmethod
@@ -109,6 +119,9 @@ class Settings(BaseSettings):
         "report_cache_dir",
         "prices_file",
         "embedded_model_path",
+        "cloud_budget_daily",
+        "report_broker_url",
+        "report_state_url",
         mode="before",
     )
     @classmethod
@@ -116,6 +129,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("cloud_budget_scope", mode="before")
+    @classmethod
+    def _strip_scope(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("report_provider", "secondary_provider")
     @classmethod
@@ -146,22 +164,29 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def state_url(self) -> str | None:
+        """Where shared state (the shared budget) lives: REPORT_STATE_URL, else the broker."""
+        return self.report_state_url or self.report_broker_url
+
+    @property
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
         values = [key]
-        userinfo = _userinfo(self.openai_base_url)
-        if userinfo:
-            # The whole `user:password` first, so a URL shows as `https://***@host`.
-            password = userinfo.partition(":")[2]
-            values += [userinfo, unquote(userinfo), password, unquote(password)]
+        for url in (self.openai_base_url, self.report_broker_url, self.report_state_url):
+            userinfo = _userinfo(url)
+            if userinfo:
+                # The whole `user:password` first, so a URL shows as `https://***@host`.
+                password = userinfo.partition(":")[2]
+                values += [userinfo, unquote(userinfo), password, unquote(password)]
         return list(dict.fromkeys(value for value in values if len(value) >= 4))
 
     def snapshot(self) -> dict[str, Any]:
         """The settings as JSON-ready data, secrets replaced by whether they are set."""
         data = self.model_dump(mode="json", exclude={"openai_api_key"})
         data["openai_api_key"] = "set" if self.openai_api_key else None
-        data["openai_base_url"] = _hide_userinfo(self.openai_base_url)
+        for name in ("openai_base_url", "report_broker_url", "report_state_url"):
+            data[name] = hide_userinfo(getattr(self, name))
         return data
 
 
@@ -176,7 +201,7 @@ def _userinfo(url: str | None) -> str:
     return netloc.rpartition("@")[0]
 
 
-def _hide_userinfo(url: str | None) -> str | None:
+def hide_userinfo(url: str | None) -> str | None:
     """A URL with its `user:password` replaced by `***`, for showing it."""
     userinfo = _userinfo(url)
     if url is None or not userinfo:

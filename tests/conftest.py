@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from loopback import OllamaServer, OpenAIServer
+from redis_server import RedisServer, Unavailable, redis_server
 
 # Imported at collection, not inside a test: llama_cpp opens /dev/null at import, and under
 # `filterwarnings = error` a first import inside a test makes the interpreter warn at exit.
@@ -79,6 +80,26 @@ def ollama_server() -> Iterator[OllamaServer]:
     """A loopback server speaking Ollama's /api/chat."""
     with OllamaServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def redis_session() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests/redis_server.py); skipped where none runs."""
+    try:
+        with redis_server() as server:
+            yield server
+    except Unavailable as exc:
+        pytest.skip(f"no Redis server: {exc}")
+
+
+@pytest.fixture
+def redis_url(redis_session: RedisServer) -> Iterator[str]:
+    """The session's Redis, emptied after each test."""
+    yield redis_session.url
+    import redis
+
+    with redis.Redis.from_url(redis_session.url) as client:
+        client.flushdb()
 
 
 @pytest.fixture

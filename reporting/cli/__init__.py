@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reporting.cli import build, cache, check, compare, doctor, plan, stats
+from reporting.cli import budget, build, cache, check, compare, doctor, plan, stats
 from reporting.cli.common import out
 from reporting.version import __version__
 
@@ -31,6 +31,7 @@ app.command()(compare.compare)
 app.command()(stats.stats)
 app.command()(doctor.doctor)
 app.add_typer(cache.cache_app, name="cache")
+app.add_typer(budget.budget_app, name="budget")
 
 
 def _version(value: bool) -> None:

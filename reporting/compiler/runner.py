@@ -22,6 +22,13 @@ from reporting.compiler.cache import CachedResult, cache_key
 from reporting.compiler.cleanup import clean_section_text
 from reporting.compiler.context import CallContext
 from reporting.compiler.prompts import PROMPT_VERSION
+from reporting.compiler.shared_budget import (
+    Charge,
+    SharedBudget,
+    SharedBudgetExceeded,
+    StateUnavailable,
+    from_settings,
+)
 from reporting.errors import (
     CostLimitExceededError,
     GenerationError,
@@ -165,6 +172,8 @@ class StepRunner:
         self.providers = providers
         self.budget = budget
         self.metrics = metrics
+        # CLOUD_BUDGET_DAILY: charged in Redis before each cloud request, on top of `budget`.
+        self.shared: SharedBudget | None = from_settings(self.settings)
         self.stopped = False  # set by the first failed step: no new step starts after it
         self.t0 = time.monotonic()
         self._failures_in_a_row = 0
@@ -244,7 +253,10 @@ class StepRunner:
                     # A retry refused by the budget still means the primary failed.
                     failed = result.attempts > 0
                     result.fallback = "ERROR" if failed else "COST_LIMIT"
-                    error = str(exc)
+                    error: str | None = str(exc)
+                    shared = exc if isinstance(exc, SharedBudgetExceeded) else None
+                    if shared is not None and not failed:
+                        error = None  # Budget= and Why= say it
                     if failed and isinstance(exc, CostLimitExceededError):
                         error = f"{result.last_error}; no retry: {exc}"
                     elif (
@@ -260,6 +272,8 @@ class StepRunner:
                         Reason=result.fallback,
                         From="PRIMARY",
                         To="SECONDARY",
+                        Budget=shared.budget if shared else None,
+                        Why=shared.why if shared else None,
                         Error=error,
                     )
                     if failed:
@@ -413,7 +427,14 @@ class StepRunner:
                     if spec.role is Role.PRIMARY and self.metrics.circuit_open:
                         raise CircuitOpen("primary circuit open")
                     if spec.is_cloud:
-                        self.budget.spend(reserved=planned and number == 1)
+                        # The shared budget first (Redis, atomic), then the report's own; a call
+                        # the report's budget refuses was never sent, so its charge is refunded.
+                        charge = self._charge_shared()
+                        try:
+                            self.budget.spend(reserved=planned and number == 1)
+                        except CostLimitExceededError:
+                            self._refund_shared(step, charge)
+                            raise
                         self.metrics.cloud_calls += 1
                         if planned and number == 1:
                             result.reservation_spent = True
@@ -465,6 +486,24 @@ class StepRunner:
                             time.time(),
                         ),
                     )
+
+    def _charge_shared(self) -> Charge | None:
+        """One call from the shared budget (None: there is none); SharedBudgetExceeded if refused.
+
+        A blocking Redis round trip (well under a millisecond on a LAN), made after the slot is
+        taken and right before the request: no await stands between the charge and the send, so
+        a cancelled step cannot leave a charge whose request never went out.
+        """
+        return None if self.shared is None else self.shared.charge()
+
+    def _refund_shared(self, step: Step, charge: Charge | None) -> None:
+        """Give back a shared charge whose request was never sent."""
+        if self.shared is None or charge is None:
+            return
+        try:
+            self.shared.refund(charge)
+        except StateUnavailable as exc:  # the call stays counted: over-counting, never overspend
+            hybrid(**_label(step), Event="REFUND_FAILED", Budget=self.shared.name, Why=exc)
 
     async def _invoke(
         self, model: Any, messages: list[BaseMessage], options: dict[str, Any], spec: ProviderSpec
