@@ -88,7 +88,7 @@ def _environment(openai_url: str, ollama_url: str) -> Iterator[None]:
         OPENAI_BASE_URL=openai_url,
         OLLAMA_HOST=ollama_url,
         RETRY_BACKOFF_MAX="0",
-        REQUEST_TIMEOUT="5",
+        REQUEST_TIMEOUT="60",  # a loaded CI machine must not turn a loopback reply into a retry
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
     )
