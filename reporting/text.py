@@ -1,14 +1,48 @@
-"""Plain-text helpers every stage shares: one-line messages, sentences, code spans, stop words."""
+"""Plain-text helpers every stage shares: one-line messages, sentences, numbers, stop words."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cache
 
 from markdown_it import MarkdownIt
 
 MARKDOWN = MarkdownIt("commonmark").enable("table")
+
+_DECIMALS = 2
+_CENT = Decimal(1).scaleb(-_DECIMALS)
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """A number as the report writes it: `1,234,567`, `-1,234.5`, `0.25` (at most 2 decimals).
+
+    Integers get thousands separators; floats and Decimals are rounded to two decimals (floats
+    as Python rounds them, Decimals half up) without trailing zeros. A value that rounds to
+    zero is `0`, never `-0`. Not a number, infinities: `NaN`, `∞`, `-∞`.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        text = f"{value:,.{_DECIMALS}f}"
+    else:
+        if value.is_nan():
+            return "NaN"
+        if value.is_infinite():
+            return "∞" if value > 0 else "-∞"
+        exact = Context(prec=max(28, value.adjusted() + _DECIMALS + 2))  # no overflow
+        text = f"{value.quantize(_CENT, rounding=ROUND_HALF_UP, context=exact):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def one_line(text: str, limit: int = 200) -> str:

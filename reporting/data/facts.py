@@ -16,6 +16,7 @@ from typing import Any
 
 from reporting.data.results import DataResults, QueryResult
 from reporting.outline.model import Outline
+from reporting.text import format_number as text_format_number
 
 MAX_FACT_ROWS = 30  # rows of the table given; figures are computed over every row
 _HEAD_ROWS = 20  # when there are more: the first rows and the last ones, a gap between
@@ -26,21 +27,20 @@ MAX_CELL = 40
 
 
 def format_number(value: Any) -> str:
-    """A number as a reader restates it: 1,234,567; 1,234.57; 0.0042 (other values as text)."""
+    """A number as the table shows it (`text.format_number`), so prose and table agree.
+
+    On top: a small value that would show as 0 keeps two significant digits (0.0042), so the
+    model is not told a rate is zero; booleans and other values as text.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float | Decimal):
-        if not math.isfinite(value):
-            return str(value)
-        if value == 0:
-            return "0"
-        if abs(float(value)) < 0.01:  # would round to 0: two significant digits instead
-            return f"{value:.2g}"
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-        return "0" if text == "-0" else text
-    return str(value)
+    if not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        return str(value)
+    if value != 0 and abs(float(value)) < 0.01:  # would round to 0: two significant digits
+        return f"{value:.2g}"
+    return text_format_number(value)
 
 
 def format_cell(value: Any) -> str:

@@ -9,47 +9,16 @@ saying how many of its rows are shown.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import Decimal
 from typing import Any
 
 from reporting.render.markdown import md_inline
+from reporting.text import format_number
 
 __all__ = ["MISSING", "format_number", "format_value", "table_markdown"]
 
 MISSING = "\N{EN DASH}"  # a NULL in a cell
-_DECIMALS = 2
-_CENT = Decimal(1).scaleb(-_DECIMALS)
-
-
-def format_number(value: int | float | Decimal) -> str:
-    """A number as the report writes it: `1,234,567`, `-1,234.5`, `0.25` (at most 2 decimals).
-
-    Integers get thousands separators; floats and Decimals are rounded to two decimals (floats
-    as Python rounds them, Decimals half up) without trailing zeros. A value that rounds to
-    zero is `0`, never `-0`. Not a number, infinities: `NaN`, `∞`, `-∞`.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise TypeError(f"not a number: {value!r}")
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "∞" if value > 0 else "-∞"
-        text = f"{value:,.{_DECIMALS}f}"
-    else:
-        if value.is_nan():
-            return "NaN"
-        if value.is_infinite():
-            return "∞" if value > 0 else "-∞"
-        exact = Context(prec=max(28, value.adjusted() + _DECIMALS + 2))  # no overflow
-        text = f"{value.quantize(_CENT, rounding=ROUND_HALF_UP, context=exact):,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def format_value(value: Any, *, date_only: bool = False) -> str:
