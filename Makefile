@@ -8,7 +8,7 @@ OUT     ?= reports_out
 # wheel, and a wheel tuned to another machine's CPU dies of SIGILL on the first generation.
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: setup report test lint format bench bench-gate clean
+.PHONY: setup report test lint format bench bench-dist bench-gate clean
 
 setup: $(BIN)/report .env ## create the venv, install the package and its dev tools, create .env
 
@@ -52,6 +52,9 @@ bench: ## speed against loopback servers (about 4 minutes); prints the README's 
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_charts.py
+
+bench-dist: ## Celery workers on a real Redis: 1 vs 2 workers, shared budget cost and cap (about 3 minutes)
+	$(BIN)/python benchmarks/bench_dist.py
 
 bench-gate: ## the quality gate on every example, checked then repaired (about 40 minutes, embedded model)
 	$(BIN)/python benchmarks/bench_gate.py

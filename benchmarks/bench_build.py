@@ -62,8 +62,11 @@ def write_outline(folder: Path, sections: int, name: str = "bench") -> Path:
 
 
 @contextmanager
-def servers(latency: float) -> Iterator[tuple[str, str]]:
-    """Both loopback servers in a child process; yields their OpenAI and Ollama URLs."""
+def servers(latency: float, counts: list[int] | None = None) -> Iterator[tuple[str, str]]:
+    """Both loopback servers in a child process; yields their OpenAI and Ollama URLs.
+
+    `counts`, when given, receives the chat requests each server received, at the end.
+    """
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "serve_loopback.py"), str(latency)],
         stdin=subprocess.PIPE,
@@ -76,6 +79,9 @@ def servers(latency: float) -> Iterator[tuple[str, str]]:
         yield cloud, local
     finally:
         process.stdin.close()
+        received = [int(n) for n in process.stdout.readline().split()]
+        if counts is not None:
+            counts[:] = received
         process.wait(timeout=10)
 
 
@@ -318,9 +324,14 @@ def main() -> None:
         rows += seven_sections(folder, 0.5)
         rows += batch(folder, args.latency, args.batch, args.jobs)
         rows += incremental(folder, args.latency)
+    print_table(rows, args.latency)
+
+
+def print_table(rows: list[tuple[str, str, str]], latency: float, note: str = "") -> None:
+    """The README's table: the machine, then one row per measure."""
     print(
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"latency {args.latency * 1000:.0f} ms per request\n"
+        f"latency {latency * 1000:.0f} ms per request{note}\n"
     )
     print("| measure | ratio | detail |\n| --- | --- | --- |")
     for measure, ratio, detail in rows:

@@ -1,6 +1,7 @@
 """Both loopback servers in a process of their own, so they do not share the client's GIL.
 
-Prints `OPENAI_URL OLLAMA_URL` on one line, then serves until its standard input closes.
+Prints `OPENAI_URL OLLAMA_URL` on one line, then serves until its standard input closes, then
+prints `OPENAI_REQUESTS OLLAMA_REQUESTS` (chat requests received) on one line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main() -> None:
     ):
         print(cloud.url, local.url, flush=True)
         sys.stdin.read()  # until the benchmark closes the pipe
+        print(cloud.count, local.count, flush=True)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,15 @@ import asyncio
 import csv
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from reporting.build import BuildResult, abuild_report, read_inputs, run_stem
+from reporting.build import BuildResult, BuildSummary, abuild_report, read_inputs, run_stem
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext
+from reporting.compiler.shared_cache import TieredCache
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
 from reporting.render.outputs import safe_stem
@@ -33,7 +34,8 @@ class BatchOutcome:
     status: Status
     detail: str
     seconds: float
-    result: BuildResult | None = None
+    result: BuildResult | None = None  # a build run here; a worker's sends only its summary
+    summary: BuildSummary | None = None
 
 
 def collect_outlines(paths: list[Path]) -> tuple[list[Path], list[str]]:
@@ -66,13 +68,62 @@ def output_stems(outlines: list[Path]) -> list[str]:
     return stems
 
 
+async def build_one(
+    path: Path,
+    stem: str,
+    params: dict[str, str],
+    out_dir: Path,
+    settings: Settings,
+    available: Mapping[Role, bool],
+    shared: CallContext,
+    allow_outside: bool = False,
+) -> BatchOutcome:
+    """Build one outline of a batch (here, or in a worker); every failure becomes its outcome."""
+    current_report.set(stem)
+    started = time.monotonic()
+    try:
+        index_cache = cache_folder(settings, out_dir) / "sources" if shared.cache else None
+        inputs = await asyncio.to_thread(
+            read_inputs,
+            path,
+            settings,
+            available=available,
+            allow_outside=allow_outside,
+            index_cache=index_cache,
+            params=params,
+        )
+        stem = safe_stem(run_stem(stem, inputs.outline, params))
+        current_report.set(stem)
+        result = await abuild_report(inputs, out_dir, settings, shared=shared, stem=stem)
+    except ReportingError as exc:
+        status: Status = "invalid" if isinstance(exc, InputError) else "failed"
+        return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)
+    except Exception as exc:  # a bug in one report must not cost the others theirs
+        detail = f"internal error: {type(exc).__name__}: {exc}"
+        return BatchOutcome(path, stem, "failed", detail, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result, result.summary)
+
+
+def batch_runs(
+    outlines: list[Path], rows: list[dict[str, str]] | None
+) -> list[tuple[Path, str, dict[str, str]]]:
+    """Every report of a batch: each outline with its stem, once per row of parameters."""
+    stems = output_stems(outlines)
+    return [
+        (path, stem, row)
+        for path, stem in zip(outlines, stems, strict=True)
+        for row in (rows if rows is not None else [{}])
+    ]
+
+
 async def run_batch(
     outlines: list[Path],
     out_dir: Path,
     settings: Settings,
     available: Mapping[Role, bool],
     jobs: int,
-    cache: PhaseCache | None = None,
+    cache: PhaseCache | TieredCache | None = None,
     allow_outside: bool = False,
     rows: list[dict[str, str]] | None = None,
 ) -> list[BatchOutcome]:
@@ -86,40 +137,37 @@ async def run_batch(
 
     async def one(path: Path, stem: str, params: dict[str, str]) -> BatchOutcome:
         async with gate:
-            current_report.set(stem)
-            started = time.monotonic()
-            try:
-                index_cache = cache_folder(settings, out_dir) / "sources" if cache else None
-                inputs = await asyncio.to_thread(
-                    read_inputs,
-                    path,
-                    settings,
-                    available=available,
-                    allow_outside=allow_outside,
-                    index_cache=index_cache,
-                    params=params,
-                )
-                stem = safe_stem(run_stem(stem, inputs.outline, params))
-                current_report.set(stem)
-                result = await abuild_report(inputs, out_dir, settings, shared=shared, stem=stem)
-            except ReportingError as exc:
-                status: Status = "invalid" if isinstance(exc, InputError) else "failed"
-                return BatchOutcome(path, stem, status, str(exc), time.monotonic() - started)
-            except Exception as exc:  # a bug in one report must not cost the others theirs
-                detail = f"internal error: {type(exc).__name__}: {exc}"
-                return BatchOutcome(path, stem, "failed", detail, time.monotonic() - started)
-            elapsed = time.monotonic() - started
-            return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result)
+            return await build_one(
+                path, stem, params, out_dir, settings, available, shared, allow_outside
+            )
 
-    stems = output_stems(outlines)
-    runs = [
-        (path, stem, row)
-        for path, stem in zip(outlines, stems, strict=True)
-        for row in (rows if rows is not None else [{}])
-    ]
+    runs = batch_runs(outlines, rows)
+    return await _closing(shared, *(one(path, stem, row) for path, stem, row in runs))
+
+
+async def build_alone(
+    path: Path,
+    stem: str,
+    params: dict[str, str],
+    out_dir: Path,
+    settings: Settings,
+    available: Mapping[Role, bool],
+    cache: PhaseCache | TieredCache | None,
+    allow_outside: bool = False,
+) -> BatchOutcome:
+    """One report of a batch with calls of its own (a worker's task)."""
+    shared = CallContext.for_settings(settings, cache=cache)
+    job = build_one(path, stem, params, out_dir, settings, available, shared, allow_outside)
+    [outcome] = await _closing(shared, job)
+    return outcome
+
+
+async def _closing(
+    shared: CallContext, *jobs: Coroutine[Any, Any, BatchOutcome]
+) -> list[BatchOutcome]:
+    """Run the jobs side by side, then close the models they shared."""
     try:
-        jobs_done = (one(path, stem, row) for path, stem, row in runs)
-        return list(await asyncio.gather(*jobs_done))
+        return list(await asyncio.gather(*jobs))
     finally:
         await shared.models.aclose()
 

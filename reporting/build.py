@@ -18,6 +18,7 @@ from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
 from reporting.compiler.models import ChatModels
+from reporting.compiler.shared_cache import tiered
 from reporting.data.results import DataResults
 from reporting.data.stage import prepare_data
 from reporting.errors import InputError
@@ -262,7 +263,7 @@ async def _calls(
     if shared is not None:
         yield shared
         return
-    cache = PhaseCache(cache_folder(settings, out_dir)) if own.use_cache else None
+    cache = tiered(settings, PhaseCache(cache_folder(settings, out_dir))) if own.use_cache else None
     context = CallContext.for_settings(settings, models=own.models, cache=cache, sleep=own.sleep)
     try:
         yield context

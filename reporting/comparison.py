@@ -22,6 +22,7 @@ from reporting.compare.run import (
 )
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Sleep
+from reporting.compiler.shared_cache import tiered
 from reporting.logs import redact
 from reporting.observe.manifest import checks_record, file_sha256, package_versions
 from reporting.outline.model import Outline
@@ -141,7 +142,7 @@ def run_compare(
     sleep: Sleep = asyncio.sleep,
 ) -> CompareResult:
     """Run a prepared comparison and write both files atomically (none if it fails)."""
-    cache = PhaseCache(cache_folder(settings, out_dir)) if use_cache else None
+    cache = tiered(settings, PhaseCache(cache_folder(settings, out_dir))) if use_cache else None
     stem = safe_stem(prepared.outline_path.stem)
     context = CallContext.for_settings(settings, cache=cache, sleep=sleep)
     comparison = Comparison(

@@ -105,7 +105,15 @@ class Settings(BaseSettings):
     )
     report_broker_url: str | None = Field(None, description="Redis URL of the workers' broker.")
     report_state_url: str | None = Field(
-        None, description="Redis URL of the shared budget; default REPORT_BROKER_URL."
+        None, description="Redis URL of the shared budget and cache; default REPORT_BROKER_URL."
+    )
+    shared_cache_days: float = Field(
+        14.0, ge=0, description="Days a result stays in the shared cache in Redis (0: off)."
+    )
+    report_visibility_timeout: int = Field(
+        6 * 3600,
+        ge=60,
+        description="Seconds before a report a dead worker held is given to another worker.",
     )
 
     @field_validator("routing_policy", "quality_gate", mode="before")
@@ -165,7 +173,7 @@ class Settings(BaseSettings):
 
     @property
     def state_url(self) -> str | None:
-        """Where shared state (the shared budget) lives: REPORT_STATE_URL, else the broker."""
+        """Where shared state (budget, cache) lives: REPORT_STATE_URL, else the broker."""
         return self.report_state_url or self.report_broker_url
 
     @property

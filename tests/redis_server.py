@@ -30,16 +30,22 @@ class RedisServer:
     """A running server and the URL that reaches it."""
 
     port: int
+    password: str | None = None
 
     @property
     def url(self) -> str:
-        """A redis:// URL of database 0."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        """A redis:// URL of database 0, with the password when the server requires one."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, password: str | None) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            if password:
+                sock.sendall(f"AUTH {password}\r\n".encode())
+                if not sock.recv(16).startswith(b"+OK"):
+                    return False
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
     except OSError:
@@ -47,8 +53,8 @@ def _answers(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    """A new server, started for the block and stopped after it."""
+def redis_server(password: str | None = None) -> Iterator[RedisServer]:
+    """A new server (requiring `password` if given), started for the block and stopped after."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise Unavailable("no redis-server binary: apt-get install redis-server")
@@ -64,15 +70,17 @@ def redis_server() -> Iterator[RedisServer]:
         "--daemonize", "no",
         "--logfile", str(folder / "server.log"),
     ]  # fmt: skip
+    if password:
+        command += ["--requirepass", password]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(port):
+        while not _answers(port, password):
             if process.poll() is not None or time.monotonic() > deadline:
                 log = (folder / "server.log").read_text(errors="replace") if folder.exists() else ""
                 raise Unavailable(f"redis-server did not start: {log[-300:]}")
             time.sleep(0.05)
-        yield RedisServer(port)
+        yield RedisServer(port, password)
     finally:
         process.terminate()
         try:

@@ -128,8 +128,8 @@ def test_an_import_of_a_higher_layer_breaks_the_check(
 
 def test_a_module_outside_every_layer_breaks_the_check(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    (project / "reporting" / "engines").mkdir()
-    (project / "reporting" / "engines" / "__init__.py").write_text('"""Engines."""\n')
+    (project / "reporting" / "publish").mkdir()
+    (project / "reporting" / "publish" / "__init__.py").write_text('"""Publishing."""\n')
     done = lint_imports(project)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "reporting.engines" in done.stdout
+    assert "reporting.publish" in done.stdout

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reporting.cli import budget, build, cache, check, compare, doctor, plan, stats
+from reporting.cli import budget, build, cache, check, compare, doctor, plan, stats, worker
 from reporting.cli.common import out
 from reporting.version import __version__
 
@@ -30,6 +30,7 @@ app.command()(check.check)
 app.command()(compare.compare)
 app.command()(stats.stats)
 app.command()(doctor.doctor)
+app.command()(worker.worker)
 app.add_typer(cache.cache_app, name="cache")
 app.add_typer(budget.budget_app, name="budget")
 

@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from reporting.batch import BatchOutcome
     from reporting.build import BuildSummary
+    from reporting.settings import Settings
 
 from reporting.cli.common import (
     DEFAULT_OUT,
@@ -26,7 +28,7 @@ from reporting.cli.common import (
     parse_params,
     settings_or_exit,
 )
-from reporting.errors import InputError, QualityFailed
+from reporting.errors import ConfigError, InputError, QualityFailed
 from reporting.logs import redact
 
 
@@ -100,12 +102,33 @@ def quality_line(summary: BuildSummary) -> str:
     return f"{text}; {summary.repairs} {repairs}, {summary.escalations} {escalations}"
 
 
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local: build here · celery: queue one task per report for `report worker`s.",
+        case_sensitive=False,
+    ),
+]
+Broker = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        metavar="URL",
+        help="Redis URL of the workers' queue (default REPORT_BROKER_URL).",
+        show_default=False,
+    ),
+]
+
+
 def batch(
     paths: Annotated[
         list[Path], typer.Argument(help="Outline files or folders of outlines.", show_default=False)
     ],
     out_dir: OutDir = DEFAULT_OUT,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Reports built at once.")] = 4,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Reports built at once (local engine).")
+    ] = 4,
     quiet: Quiet = False,
     no_cache: NoCache = False,
     allow_outside: AllowOutside = False,
@@ -118,74 +141,198 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    engine: Engine = "local",
+    broker: Broker = None,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="celery: wait for every report, then print the table."),
+    ] = False,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue", metavar="Q", help="celery: the queue to send to.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Build many outlines, JOBS at a time, sharing the providers' concurrency limits.
 
     With --params, every outline is built once per row of the CSV file, each run under its
-    own stem (<stem>--region=US--quarter=2026Q2.md).
+    own stem (<stem>--region=US--quarter=2026Q2.md). With --engine celery, each report is
+    queued as one task for the workers (`report worker`); --wait follows them to the end.
     """
     import asyncio
 
     from reporting.batch import (
         BatchOutcome,
-        batch_exit_code,
+        batch_runs,
         collect_outlines,
         read_param_rows,
         run_batch,
     )
     from reporting.compiler.cache import PhaseCache, cache_folder
+    from reporting.compiler.shared_cache import tiered
     from reporting.routing.availability import preflight
 
     settings = settings_or_exit()
     configure_logging(settings, quiet)
+    engine = engine.lower()
+    if engine not in ("local", "celery"):
+        err.print(
+            f"error (invalid input): --engine must be local or celery, not {engine!r}", markup=False
+        )
+        raise typer.Exit(2)
     with guard(settings):
         outlines, missing = collect_outlines(paths)
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
         rows = read_param_rows(params_file) if params_file is not None else None
-        available = preflight(settings)
-        cache = None if no_cache else PhaseCache(cache_folder(settings, out_dir))
-        outcomes = asyncio.run(
-            run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside, rows)
-        )
+        if engine == "celery":
+            url = broker or settings.report_broker_url
+            if not url:
+                raise ConfigError(
+                    "--engine celery needs a broker: --broker redis://… or REPORT_BROKER_URL"
+                )
+            outcomes = _celery_batch(
+                batch_runs(outlines, rows),
+                out_dir,
+                settings,
+                url,
+                wait,
+                queue,
+                allow_outside,
+                no_cache,
+                quiet,
+            )
+            if outcomes is None:
+                return
+        else:
+            available = preflight(settings)
+            cache = (
+                None if no_cache else tiered(settings, PhaseCache(cache_folder(settings, out_dir)))
+            )
+            outcomes = asyncio.run(
+                run_batch(outlines, out_dir, settings, available, jobs, cache, allow_outside, rows)
+            )
         outcomes += [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
-        table = Table(title=f"Batch: {len(outcomes)} outlines")
-        for column in ("outline", "status", "calls", "cloud", "checks", "seconds", "detail"):
-            table.add_column(column)
-        for outcome in outcomes:
-            summary = outcome.result.summary if outcome.result else None
-            name = str(outcome.outline) if rows is None else outcome.stem
-            colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
-            table.add_row(
-                name,
-                f"[{colour}]{outcome.status}[/{colour}]",
-                str(summary.steps) if summary else "-",
-                str(summary.cloud_calls) if summary else "-",
-                f"{summary.sections_passing}/{summary.sections}"
-                if summary and summary.checked
-                else "-",
-                f"{outcome.seconds:.1f}",
-                redact(outcome.detail.replace("\n", "; "), settings.secrets),
-            )
-        out.print(table)
-        for outcome in outcomes:  # whole messages, unwrapped, for logs and people
-            if outcome.status != "ok":
-                detail = redact(outcome.detail, settings.secrets).replace("\n", "\n  ")
-                what = outcome.outline if rows is None else f"{outcome.outline} ({outcome.stem})"
-                err.print(f"{outcome.status}: {what}:\n  {detail}", markup=False)
-        counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "invalid", "failed")}
-        out.print(
-            f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",
-            markup=False,
-        )
-        code = batch_exit_code(outcomes)
-        flagged = [o for o in outcomes if o.result and not o.result.summary.quality_passed]
-        if flagged and settings.quality_gate == "strict":
-            err.print(
-                f"QUALITY_GATE=strict: {len(flagged)} report(s) have a final text that fails "
-                'its checks; see "quality" in their .run.json',
-                markup=False,
-            )
-            code = code or QualityFailed.exit_code
+        code = report_outcomes(outcomes, rows is not None, settings)
         if code:
             raise typer.Exit(code)
+
+
+def _celery_batch(
+    runs: list[tuple[Path, str, dict[str, str]]],
+    out_dir: Path,
+    settings: Settings,
+    url: str,
+    wait: bool,
+    queue: str | None,
+    allow_outside: bool,
+    no_cache: bool,
+    quiet: bool,
+) -> list[BatchOutcome] | None:
+    """Queue the batch's reports; with --wait, their outcomes (else None, once queued)."""
+    from reporting.engines.submit import enqueue, wait_for
+    from reporting.settings import hide_userinfo
+
+    jobs = enqueue(
+        runs,
+        out_dir,
+        settings,
+        url,
+        queue=queue,
+        allow_outside=allow_outside,
+        use_cache=not no_cache,
+    )
+    fresh = sum(job.queued for job in jobs)
+    err.print(
+        f"queued {fresh} report(s) on {hide_userinfo(url)}"
+        + (f" ({len(jobs) - fresh} already queued or running)" if fresh < len(jobs) else ""),
+        markup=False,
+    )
+    if not wait:
+        for job in jobs:
+            out.print(f"{job.task_id}  {job.outline}", markup=False)
+        return None
+    progress = BatchProgress(len(jobs), quiet)
+    try:
+        return wait_for(jobs, settings, url, on_change=progress.update)
+    except KeyboardInterrupt:
+        # The reports are the workers' now: they go on, and the same command finds them again.
+        err.print(
+            "interrupted: the queued reports go on on the workers; run the same command "
+            "with --wait to follow them",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        progress.close()
+
+
+def report_outcomes(outcomes: list[BatchOutcome], by_stem: bool, settings: Settings) -> int:
+    """Print the batch's table, each failure in full and the totals; the batch's exit code."""
+    from reporting.batch import batch_exit_code
+
+    table = Table(title=f"Batch: {len(outcomes)} outlines")
+    for column in ("outline", "status", "calls", "cloud", "checks", "seconds", "detail"):
+        table.add_column(column)
+    for outcome in outcomes:
+        summary = outcome.summary
+        name = str(outcome.outline) if not by_stem else outcome.stem
+        colour = {"ok": "green", "invalid": "yellow", "failed": "red"}[outcome.status]
+        table.add_row(
+            name,
+            f"[{colour}]{outcome.status}[/{colour}]",
+            str(summary.steps) if summary else "-",
+            str(summary.cloud_calls) if summary else "-",
+            f"{summary.sections_passing}/{summary.sections}"
+            if summary and summary.checked
+            else "-",
+            f"{outcome.seconds:.1f}",
+            redact(outcome.detail.replace("\n", "; "), settings.secrets),
+        )
+    out.print(table)
+    for outcome in outcomes:  # whole messages, unwrapped, for logs and people
+        if outcome.status != "ok":
+            detail = redact(outcome.detail, settings.secrets).replace("\n", "\n  ")
+            what = outcome.outline if not by_stem else f"{outcome.outline} ({outcome.stem})"
+            err.print(f"{outcome.status}: {what}:\n  {detail}", markup=False)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ok", "invalid", "failed")}
+    out.print(
+        f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",
+        markup=False,
+    )
+    code = batch_exit_code(outcomes)
+    flagged = [o for o in outcomes if o.summary and not o.summary.quality_passed]
+    if flagged and settings.quality_gate == "strict":
+        err.print(
+            f"QUALITY_GATE=strict: {len(flagged)} report(s) have a final text that fails "
+            'its checks; see "quality" in their .run.json',
+            markup=False,
+        )
+        code = code or QualityFailed.exit_code
+    return code
+
+
+class BatchProgress:
+    """How many of the queued reports are waiting, running and finished, as they change."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total = total
+        self.quiet = quiet
+        self.last: tuple[int, int, int] | None = None
+
+    def update(self, states: dict[str, str]) -> None:
+        """Called after each poll with every task's Celery state."""
+        finished = sum(s in ("SUCCESS", "FAILURE", "REVOKED") for s in states.values())
+        running = sum(s in ("STARTED", "RETRY") for s in states.values())
+        waiting = self.total - finished - running
+        now = (waiting, running, finished)
+        if now != self.last and not self.quiet:
+            err.print(
+                f"{finished} of {self.total} finished, {running} running, {waiting} queued",
+                markup=False,
+            )
+        self.last = now
+
+    def close(self) -> None:
+        """Nothing to tear down: lines, not a live display."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from reporting.cli.common import (
@@ -47,8 +49,12 @@ def plan(
         estimate = project_plan(inputs.outline, the_plan, settings, inputs.grounding)
         stem = safe_stem(inputs.output_stem)
         changes = data_changes(inputs.data, out_dir / f"{stem}.run.json")
+        shared = shared_budget_state(settings)
         if as_json:
-            out.print_json(data={**estimate.to_json(), "data": changes.to_json()})
+            extra = {"data": changes.to_json()}
+            if shared is not None:
+                extra["shared_budget"] = shared
+            out.print_json(data={**estimate.to_json(), **extra})
             return
         table = Table(title=f"Plan for {outline}", show_lines=False)
         for column in (
@@ -95,8 +101,40 @@ def plan(
         out.print(
             gate_line(settings, estimate.max_cloud_calls - estimate.cloud_calls), markup=False
         )
+        if shared is not None:
+            out.print(shared_budget_line(shared, estimate.cloud_calls), markup=False)
         if inputs.data.queries:
             out.print(changes.line(), markup=False)
+
+
+def shared_budget_state(settings: Settings) -> dict[str, Any] | None:
+    """Today's use of the shared budget (CLOUD_BUDGET_DAILY), None when there is none.
+
+    Read, never charged: the plan stays the same whatever the budget's state, and the build
+    charges each request when it is sent.
+    """
+    from reporting.compiler.shared_budget import StateUnavailable, from_settings
+
+    budget = from_settings(settings)
+    if budget is None:
+        return None
+    try:
+        use = budget.use()
+    except StateUnavailable as exc:
+        return {"scope": budget.scope, "cap": budget.cap, "used": None, "error": str(exc)}
+    return {"scope": use.scope, "cap": budget.cap, "used": use.used, "day": use.day}
+
+
+def shared_budget_line(shared: dict[str, Any], planned: int) -> str:
+    """`shared budget (CLOUD_BUDGET_DAILY): 12 of 40 used today by scope default; …`."""
+    head = f"shared budget (CLOUD_BUDGET_DAILY={shared['cap']}, scope {shared['scope']})"
+    if shared["used"] is None:
+        return f"{head}: {shared['error']}; no cloud call would be sent"
+    left = max(0, shared["cap"] - shared["used"])
+    line = f"{head}: {shared['used']} used today, {left} left"
+    if left < planned:
+        line += f"; fewer than the {planned} planned: the rest would go to the secondary"
+    return line
 
 
 def gate_line(settings: Settings, spare: int) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from reporting.compiler.cache import PhaseCache
 from reporting.compiler.concurrency import ProviderLimits
 from reporting.compiler.models import ChatModels
+from reporting.compiler.shared_cache import TieredCache
 from reporting.outline.model import Outline
 from reporting.routing.plan import Plan, Step
 from reporting.settings import Settings
@@ -37,7 +38,7 @@ class CallContext:
     settings: Settings
     models: ChatModels
     limits: ProviderLimits
-    cache: PhaseCache | None = None
+    cache: PhaseCache | TieredCache | None = None
     sleep: Sleep = asyncio.sleep
     observer: Observer | None = None
     refresh: frozenset[str] = field(default_factory=frozenset)  # section ids not read from cache
@@ -49,7 +50,7 @@ class CallContext:
         *,
         models: ChatModels | None = None,
         limits: ProviderLimits | None = None,
-        cache: PhaseCache | None = None,
+        cache: PhaseCache | TieredCache | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> CallContext:
         """A context with fresh models and limits unless given ones to share; for no report yet."""

@@ -29,6 +29,7 @@ from reporting.compiler.shared_budget import (
     StateUnavailable,
     from_settings,
 )
+from reporting.compiler.shared_cache import TieredCache
 from reporting.errors import (
     CostLimitExceededError,
     GenerationError,
@@ -400,6 +401,14 @@ class StepRunner:
             params = {"max_tokens": max_tokens, "temperature": self.settings.temperature}
             key = cache_key(messages, spec.name, spec.model, params, PROMPT_VERSION)
             hit = None if step.section_id in self.refresh else self.cache.get(key)
+            if (
+                hit is None
+                and isinstance(self.cache, TieredCache)
+                and step.section_id not in self.refresh
+            ):
+                # Another worker may be making this very call: wait for its result, or take
+                # the in-flight lock and make it (released in `finally` below).
+                hit = await self.cache.claim(key, self.settings.request_timeout + 5.0)
             if hit is not None:
                 if spec.is_cloud and planned:
                     self.budget.release()  # a cached step costs no cloud call
@@ -417,75 +426,86 @@ class StepRunner:
             sleep=self.sleep,
             before_sleep=lambda state: self._log_retry(step, spec, state),
         )
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                async with self.limits.slot(spec):
-                    if self.stopped:  # the report failed while this step waited for a slot
-                        raise StepsStopped(f"{step.label} not sent: the report had already failed")
-                    # Checked once a slot is free: the breaker may have opened while waiting.
-                    if spec.role is Role.PRIMARY and self.metrics.circuit_open:
-                        raise CircuitOpen("primary circuit open")
-                    if spec.is_cloud:
-                        # The shared budget first (Redis, atomic), then the report's own; a call
-                        # the report's budget refuses was never sent, so its charge is refunded.
-                        charge = self._charge_shared()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    async with self.limits.slot(spec):
+                        if self.stopped:  # the report failed while this step waited for a slot
+                            raise StepsStopped(
+                                f"{step.label} not sent: the report had already failed"
+                            )
+                        # Checked once a slot is free: the breaker may have opened while waiting.
+                        if spec.role is Role.PRIMARY and self.metrics.circuit_open:
+                            raise CircuitOpen("primary circuit open")
+                        if spec.is_cloud:
+                            # The shared budget first (Redis, atomic), then the report's own; a call
+                            # the report's budget refuses was never sent, so its charge is refunded.
+                            charge = self._charge_shared()
+                            try:
+                                self.budget.spend(reserved=planned and number == 1)
+                            except CostLimitExceededError:
+                                self._refund_shared(step, charge)
+                                raise
+                            self.metrics.cloud_calls += 1
+                            if planned and number == 1:
+                                result.reservation_spent = True
+                        self.metrics.requests[spec.name] += 1
+                        if number > 1:  # a retry counts once it is really sent
+                            self.metrics.retries += 1
+                        result.requests[spec.name] += 1
+                        result.attempts += 1
+                        hybrid(
+                            **_label(step),
+                            Provider=spec.label,
+                            Model=spec.model,
+                            Attempt=number if number > 1 else None,
+                        )
+                        options = spec.kind.call_options(
+                            max_tokens, self.settings.temperature, number
+                        )
+                        sent = time.monotonic()
                         try:
-                            self.budget.spend(reserved=planned and number == 1)
-                        except CostLimitExceededError:
-                            self._refund_shared(step, charge)
+                            reply = await self._invoke(model, messages, options, spec)
+                        except ProviderError as exc:
+                            result.last_error = str(exc)
+                            result.failures[spec.name] += 1
                             raise
-                        self.metrics.cloud_calls += 1
-                        if planned and number == 1:
-                            result.reservation_spent = True
-                    self.metrics.requests[spec.name] += 1
-                    if number > 1:  # a retry counts once it is really sent
-                        self.metrics.retries += 1
-                    result.requests[spec.name] += 1
-                    result.attempts += 1
-                    hybrid(
-                        **_label(step),
-                        Provider=spec.label,
-                        Model=spec.model,
-                        Attempt=number if number > 1 else None,
+                        finally:
+                            result.latency_s += time.monotonic() - sent
+                    truncated = _finish_reason(reply) == "length"
+                    text = clean_section_text(
+                        _content(reply),
+                        title,
+                        abstract=step.section_id is None,
+                        truncated=truncated,
                     )
-                    options = spec.kind.call_options(max_tokens, self.settings.temperature, number)
-                    sent = time.monotonic()
-                    try:
-                        reply = await self._invoke(model, messages, options, spec)
-                    except ProviderError as exc:
-                        result.last_error = str(exc)
+                    result.truncated = truncated
+                    if not text:
                         result.failures[spec.name] += 1
-                        raise
-                    finally:
-                        result.latency_s += time.monotonic() - sent
-                truncated = _finish_reason(reply) == "length"
-                text = clean_section_text(
-                    _content(reply), title, abstract=step.section_id is None, truncated=truncated
-                )
-                result.truncated = truncated
-                if not text:
-                    result.failures[spec.name] += 1
-                    raise ProviderBadResponse("empty response")
-                usage = reply.usage_metadata
-                result.text = text
-                result.provider = spec
-                if usage:
-                    result.input_tokens += usage["input_tokens"]
-                    result.output_tokens += usage["output_tokens"]
-                if self.cache is not None and key is not None:
-                    # Stored at once: a build that dies later keeps this call.
-                    self.cache.put(
-                        key,
-                        CachedResult(
-                            redact(text, self.settings.secrets),  # a model may echo the key
-                            result.input_tokens,
-                            result.output_tokens,
-                            spec.name,
-                            spec.model,
-                            time.time(),
-                        ),
-                    )
+                        raise ProviderBadResponse("empty response")
+                    usage = reply.usage_metadata
+                    result.text = text
+                    result.provider = spec
+                    if usage:
+                        result.input_tokens += usage["input_tokens"]
+                        result.output_tokens += usage["output_tokens"]
+                    if self.cache is not None and key is not None:
+                        # Stored at once: a build that dies later keeps this call.
+                        self.cache.put(
+                            key,
+                            CachedResult(
+                                redact(text, self.settings.secrets),  # a model may echo the key
+                                result.input_tokens,
+                                result.output_tokens,
+                                spec.name,
+                                spec.model,
+                                time.time(),
+                            ),
+                        )
+        finally:
+            if isinstance(self.cache, TieredCache) and key is not None:
+                self.cache.release(key)  # the in-flight lock: others may look now
 
     def _charge_shared(self) -> Charge | None:
         """One call from the shared budget (None: there is none); SharedBudgetExceeded if refused.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from pg_server import free_port
@@ -62,3 +63,35 @@ def test_show_with_redis_unreachable_exits_1_without_the_password(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: redis unreachable at redis://***@")
     assert "pw-hidden-42" not in result.stderr
+
+
+def test_plan_shows_what_the_shared_budget_has_left_without_charging_it(
+    hybrid_env: pytest.MonkeyPatch, redis_url: str, outline_file: Path
+) -> None:
+    _charge(redis_url, "default", 5, 3)
+    hybrid_env.setenv("CLOUD_BUDGET_DAILY", "5")
+    hybrid_env.setenv("REPORT_STATE_URL", redis_url)
+    result = runner.invoke(app, ["plan", str(outline_file)])
+    assert result.exit_code == 0, result.stderr
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("shared budget")]
+    assert line.startswith(
+        "shared budget (CLOUD_BUDGET_DAILY=5, scope default): 3 used today, 2 left; fewer than the"
+    )
+    assert line.endswith("planned: the rest would go to the secondary")
+    result = runner.invoke(app, ["plan", str(outline_file), "--json"])
+    assert json.loads(result.stdout)["shared_budget"] == {
+        "scope": "default", "cap": 5, "used": 3, "day": today(),
+    }  # fmt: skip
+    assert SharedBudget(RedisState(redis_url), 5, "default").use().used == 3  # nothing charged
+
+
+def test_plan_with_redis_down_says_no_cloud_call_would_be_sent(
+    hybrid_env: pytest.MonkeyPatch, outline_file: Path
+) -> None:
+    hybrid_env.setenv("CLOUD_BUDGET_DAILY", "5")
+    hybrid_env.setenv("REPORT_STATE_URL", f"redis://127.0.0.1:{free_port()}/0")
+    result = runner.invoke(app, ["plan", str(outline_file)])
+    assert result.exit_code == 0, result.stderr
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("shared budget")]
+    assert "redis unreachable at redis://127.0.0.1" in line
+    assert line.endswith("; no cloud call would be sent")

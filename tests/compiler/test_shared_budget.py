@@ -146,6 +146,7 @@ def test_a_build_sends_only_the_shared_budget_to_the_cloud_and_the_next_one_none
 ) -> None:
     hybrid_env.setenv("CLOUD_BUDGET_DAILY", "3")
     hybrid_env.setenv("REPORT_STATE_URL", redis_url)
+    hybrid_env.setenv("SHARED_CACHE_DAYS", "0")  # the second build must not find the first's calls
     assert make_plan(load_outline(outline_file), load_settings()).cloud_calls > 3
     code, stderr = _build(outline_file, tmp_path / "one")
     assert code == 0, stderr
