@@ -82,14 +82,24 @@ def ollama_server() -> Iterator[OllamaServer]:
         yield server
 
 
+def missing_service(reason: str) -> None:
+    """A real service the tests need cannot start: a failure in CI (which installs it), else a skip.
+
+    A developer without Debian's packages still runs the rest; CI never hides a missing server.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def redis_session() -> Iterator[RedisServer]:
-    """One real redis-server for the session (tests/redis_server.py); skipped where none runs."""
+    """One real redis-server for the session (tests/redis_server.py); see `missing_service`."""
     try:
         with redis_server() as server:
             yield server
     except Unavailable as exc:
-        pytest.skip(f"no Redis server: {exc}")
+        missing_service(f"no Redis server: {exc}")
 
 
 @pytest.fixture

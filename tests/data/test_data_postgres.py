@@ -11,6 +11,7 @@ from typing import Any
 import pg_server
 import psycopg
 import pytest
+from conftest import missing_service
 from pg_server import PASSWORD, PostgresServer, Unavailable, postgres_server
 
 from reporting.data.query import run_queries
@@ -22,7 +23,7 @@ from reporting.outline.model import Outline, ParamValue
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """One server for the session, with an `incidents` table; skipped where none can start."""
+    """One server for the session, with an `incidents` table (conftest.missing_service)."""
     try:
         with postgres_server() as server:
             dsn = server.url().replace("postgresql+psycopg", "postgresql")
@@ -36,7 +37,7 @@ def postgres() -> Iterator[PostgresServer]:
                 db.execute("create sequence ids")
             yield server
     except Unavailable as exc:
-        pytest.skip(f"no PostgreSQL server: {exc}")
+        missing_service(f"no PostgreSQL server: {exc}")
 
 
 def outline(data: dict[str, Any], *queries: str) -> Outline:
