@@ -107,8 +107,8 @@ class Settings(BaseSettings):
     report_state_url: str | None = Field(
         None, description="Redis URL of the shared budget and cache; default REPORT_BROKER_URL."
     )
-    shared_cache_days: float = Field(
-        14.0, ge=0, description="Days a result stays in the shared cache in Redis (0: off)."
+    shared_cache_days: int = Field(
+        14, ge=0, description="Days a result stays in the shared cache in Redis (0: off)."
     )
     report_visibility_timeout: int = Field(
         6 * 3600,

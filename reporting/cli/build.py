@@ -106,6 +106,7 @@ Engine = Annotated[
     str,
     typer.Option(
         "--engine",
+        metavar="local|celery",
         help="local: build here · celery: queue one task per report for `report worker`s.",
         case_sensitive=False,
     ),
@@ -192,8 +193,10 @@ def batch(
                 raise ConfigError(
                     "--engine celery needs a broker: --broker redis://… or REPORT_BROKER_URL"
                 )
+            settings = settings.model_copy(update={"report_broker_url": url})
             outcomes = _celery_batch(
                 batch_runs(outlines, rows),
+                missing,
                 out_dir,
                 settings,
                 url,
@@ -205,6 +208,7 @@ def batch(
             )
             if outcomes is None:
                 return
+            missing = []  # already among the outcomes
         else:
             available = preflight(settings)
             cache = (
@@ -221,6 +225,7 @@ def batch(
 
 def _celery_batch(
     runs: list[tuple[Path, str, dict[str, str]]],
+    missing: list[str],
     out_dir: Path,
     settings: Settings,
     url: str,
@@ -231,9 +236,25 @@ def _celery_batch(
     quiet: bool,
 ) -> list[BatchOutcome] | None:
     """Queue the batch's reports; with --wait, their outcomes (else None, once queued)."""
+    from reporting.batch import BatchOutcome
     from reporting.engines.submit import enqueue, wait_for
+    from reporting.errors import OutlineError
+    from reporting.outline.loader import load_outline
     from reporting.settings import hide_userinfo
 
+    # An invalid outline is reported now, as a local batch would, and never queued.
+    invalid: dict[Path, str] = {}
+    for path in dict.fromkeys(path for path, _, _ in runs):
+        try:
+            load_outline(path)
+        except OutlineError as exc:
+            invalid[path] = "\n".join(f"{exc.path}: {problem}" for problem in exc.problems)
+    rejected = [
+        BatchOutcome(path, stem, "invalid", invalid[path], 0.0)
+        for path, stem, _ in runs
+        if path in invalid
+    ] + [BatchOutcome(Path(m), "-", "invalid", f"{m}: not found", 0.0) for m in missing]
+    runs = [run for run in runs if run[0] not in invalid]
     jobs = enqueue(
         runs,
         out_dir,
@@ -252,10 +273,13 @@ def _celery_batch(
     if not wait:
         for job in jobs:
             out.print(f"{job.task_id}  {job.outline}", markup=False)
+        if rejected:
+            report_outcomes(rejected, False, settings)
+            raise typer.Exit(InputError.exit_code)
         return None
     progress = BatchProgress(len(jobs), quiet)
     try:
-        return wait_for(jobs, settings, url, on_change=progress.update)
+        return rejected + wait_for(jobs, settings, url, on_change=progress.update)
     except KeyboardInterrupt:
         # The reports are the workers' now: they go on, and the same command finds them again.
         err.print(
@@ -323,7 +347,7 @@ class BatchProgress:
 
     def update(self, states: dict[str, str]) -> None:
         """Called after each poll with every task's Celery state."""
-        finished = sum(s in ("SUCCESS", "FAILURE", "REVOKED") for s in states.values())
+        finished = sum(s in ("SUCCESS", "FAILURE", "REVOKED", "LOST") for s in states.values())
         running = sum(s in ("STARTED", "RETRY") for s in states.values())
         waiting = self.total - finished - running
         now = (waiting, running, finished)

@@ -24,7 +24,7 @@ def worker(
 ) -> None:
     """Build queued reports until stopped; SIGTERM lets the running ones finish first.
 
-    Needs pip install -e ".[dist]". Its settings (.env, environment: providers, keys,
+    Needs the dist extra (Celery and redis-py). Its settings (.env, environment: providers, keys,
     budgets) are its own; outlines and the output folder must be at the same path on every
     host.
     """
@@ -38,4 +38,6 @@ def worker(
             raise ConfigError(
                 "report worker needs a broker: --broker redis://… or REPORT_BROKER_URL"
             )
+        # The broker given on the command line is the shared state's too, as REPORT_BROKER_URL is.
+        settings = settings.model_copy(update={"report_broker_url": url})
         run_worker(url, settings, concurrency, [q.strip() for q in queues.split(",") if q.strip()])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -125,6 +126,7 @@ class Metrics:
     fallbacks: Counter[str] = field(default_factory=Counter)
     circuit_open: bool = False
     cache_hits: int = 0
+    shared_budget: SharedUse | None = None  # CLOUD_BUDGET_DAILY's part in this build
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counters."""
@@ -135,7 +137,19 @@ class Metrics:
             "fallbacks": dict(sorted(self.fallbacks.items())),
             "circuit_open": self.circuit_open,
             "cache_hits": self.cache_hits,
+            "shared_budget": dataclasses.asdict(self.shared_budget) if self.shared_budget else None,
         }
+
+
+@dataclass
+class SharedUse:
+    """What this build took from the shared budget, and what the budget said."""
+
+    scope: str
+    cap: int
+    charged: int = 0  # requests charged and sent (refunds taken off)
+    refused: int = 0  # requests the shared budget refused (spent, or Redis unreachable)
+    used_today: int | None = None  # the scope's count after this build's last charge
 
 
 def _is_retryable(cap: float) -> Callable[[BaseException], bool]:
@@ -175,6 +189,8 @@ class StepRunner:
         self.metrics = metrics
         # CLOUD_BUDGET_DAILY: charged in Redis before each cloud request, on top of `budget`.
         self.shared: SharedBudget | None = from_settings(self.settings)
+        if self.shared is not None and metrics.shared_budget is None:
+            metrics.shared_budget = SharedUse(self.shared.scope, self.shared.cap)
         self.stopped = False  # set by the first failed step: no new step starts after it
         self.t0 = time.monotonic()
         self._failures_in_a_row = 0
@@ -183,6 +199,11 @@ class StepRunner:
             max=self.settings.retry_backoff_max,
             jitter=1,
         )
+
+    def _longest_call_s(self) -> float:
+        """How long another build's call may take, every retry and backoff included."""
+        tries = self.settings.max_retries + 1
+        return tries * (self.settings.request_timeout + self.settings.retry_backoff_max) + 15.0
 
     def _retryable_on(self, spec: ProviderSpec) -> Callable[[BaseException], bool]:
         """Retry transient errors, but not on a cloud provider whose budget has no call left."""
@@ -408,7 +429,7 @@ class StepRunner:
             ):
                 # Another worker may be making this very call: wait for its result, or take
                 # the in-flight lock and make it (released in `finally` below).
-                hit = await self.cache.claim(key, self.settings.request_timeout + 5.0)
+                hit = await self.cache.claim(key, self._longest_call_s())
             if hit is not None:
                 if spec.is_cloud and planned:
                     self.budget.release()  # a cached step costs no cloud call
@@ -514,14 +535,27 @@ class StepRunner:
         taken and right before the request: no await stands between the charge and the send, so
         a cancelled step cannot leave a charge whose request never went out.
         """
-        return None if self.shared is None else self.shared.charge()
+        if self.shared is None:
+            return None
+        use = self.metrics.shared_budget
+        try:
+            charge = self.shared.charge()
+        except SharedBudgetExceeded:
+            if use is not None:
+                use.refused += 1
+            raise
+        if use is not None:
+            use.charged += 1
+            use.used_today = charge.used
+        return charge
 
     def _refund_shared(self, step: Step, charge: Charge | None) -> None:
         """Give back a shared charge whose request was never sent."""
         if self.shared is None or charge is None:
             return
         try:
-            self.shared.refund(charge)
+            if self.shared.refund(charge) and self.metrics.shared_budget is not None:
+                self.metrics.shared_budget.charged -= 1
         except StateUnavailable as exc:  # the call stays counted: over-counting, never overspend
             hybrid(**_label(step), Event="REFUND_FAILED", Budget=self.shared.name, Why=exc)
 

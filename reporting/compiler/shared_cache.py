@@ -3,8 +3,9 @@
 The local sqlite cache (`compiler.cache.PhaseCache`) stays the first level; a miss there asks
 Redis (`reporting:cache:<key>`, a JSON value that expires after SHARED_CACHE_DAYS), and a hit in
 Redis is copied into the local file. Two builds that need the same call at once make it once: the
-first takes a short in-flight lock (`reporting:inflight:<key>`, SET NX with an expiry) and the
-others wait for its result, or for the lock to go (the holder failed or died), then try again.
+first takes a short in-flight lock (`reporting:inflight:<key>`, SET NX with a 15 s expiry that
+the holder renews every 5 s while it works) and the others wait for its result, or for the lock
+to go (the holder failed, or died and stopped renewing it), then try again.
 
 The shared cache is an optimisation, so unlike the shared budget it fails open: the first Redis
 error is logged once and the build goes on with the local cache alone.
@@ -27,6 +28,8 @@ from reporting.settings import Settings
 PREFIX = "reporting:cache"
 LOCK_PREFIX = "reporting:inflight"
 POLL_S = 0.05  # how often a waiting build looks for the holder's result
+LOCK_S = 15.0  # a lock not renewed for this long is a dead holder's: others may take it
+RENEW_S = 5.0  # how often a live holder renews its locks
 _log = logging.getLogger("reporting.compiler.shared_cache")
 
 # KEYS[1] the lock · ARGV[1] the holder's token: delete the lock only if it is still ours.
@@ -37,16 +40,25 @@ end
 return 0
 """
 
+# KEYS[1] the lock · ARGV token, ms: extend the lock only if it is still ours.
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
 
 class SharedCache:
     """The Redis level: get, put, and the in-flight lock; any Redis error turns it off."""
 
-    def __init__(self, state: RedisState, ttl_s: int, lock_s: float) -> None:
+    def __init__(self, state: RedisState, ttl_s: int, lock_s: float = LOCK_S) -> None:
         self.state = state
         self.ttl_s = ttl_s
         self.lock_ms = max(1, int(lock_s * 1000))
         self.down: str | None = None  # why Redis stopped answering: the level is off from then
         self._unlock = state.client.register_script(UNLOCK)
+        self._renew = state.client.register_script(RENEW)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """One Redis command; None (and the level off, said once) on any Redis error."""
@@ -62,14 +74,18 @@ class SharedCache:
             return None
 
     def get(self, key: str) -> CachedResult | None:
-        """The shared result for a key, if Redis has one."""
-        raw = self._call("read", self.state.client.get, f"{PREFIX}:{key}")
+        """The shared result for a key, if Redis has a well-formed one (anything else: a miss)."""
+        try:
+            raw = self._call("read", self.state.client.get, f"{PREFIX}:{key}")
+        except UnicodeDecodeError:  # bytes that are not ours: a miss, replaced by the next put
+            return None
         if not raw:
             return None
         try:
-            return CachedResult(**json.loads(raw))
+            result = CachedResult(**json.loads(raw))
         except (TypeError, ValueError):  # an entry from another version: a miss, replaced later
             return None
+        return result if _well_formed(result) else None
 
     def put(self, key: str, result: CachedResult) -> None:
         """Store a result for every worker, expiring after the TTL."""
@@ -93,6 +109,21 @@ class SharedCache:
         """Give back a lock this build holds (never one that expired and went to another)."""
         self._call("unlock", self._unlock, keys=[f"{LOCK_PREFIX}:{key}"], args=[token])
 
+    def renew(self, key: str, token: str) -> None:
+        """Extend a lock this build still holds by another LOCK_S."""
+        self._call("renew", self._renew, keys=[f"{LOCK_PREFIX}:{key}"], args=[token, self.lock_ms])
+
+
+def _well_formed(result: CachedResult) -> bool:
+    """A stored result whose fields have the types ours have (another writer's may not)."""
+    return (
+        isinstance(result.text, str)
+        and bool(result.text)
+        and all(isinstance(n, int) for n in (result.input_tokens, result.output_tokens))
+        and all(isinstance(t, str) for t in (result.provider, result.model))
+        and isinstance(result.created, int | float)
+    )
+
 
 @dataclass
 class TieredCache:
@@ -101,6 +132,7 @@ class TieredCache:
     local: PhaseCache
     shared: SharedCache
     held: dict[str, str] = field(default_factory=dict)  # key → token of locks this build holds
+    _renewer: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def get(self, key: str) -> CachedResult | None:
         """Local first; a shared hit is copied into the local file."""
@@ -120,15 +152,20 @@ class TieredCache:
     async def claim(self, key: str, timeout_s: float) -> CachedResult | None:
         """Wait while another build makes this call: its result, or None once this build may.
 
-        None means the lock is ours (released by `release`), or no one's after `timeout_s`.
+        None means the lock is ours (renewed until `release`), or no one's after `timeout_s`.
         """
         deadline = time.monotonic() + timeout_s
         while True:
             token = self.shared.lock(key)
             if token is not None:
-                self.held[key] = token
                 # The holder may have finished between our miss and our lock.
-                return self.get(key)
+                hit = self.get(key)
+                if hit is not None:
+                    self.shared.unlock(key, token)
+                    return hit
+                self.held[key] = token
+                self._keep_renewing()
+                return None
             while self.shared.locked(key) and time.monotonic() < deadline:
                 await asyncio.sleep(POLL_S)
             hit = self.get(key)
@@ -140,6 +177,17 @@ class TieredCache:
         token = self.held.pop(key, None)
         if token is not None:
             self.shared.unlock(key, token)
+
+    def _keep_renewing(self) -> None:
+        """Renew this build's locks every RENEW_S while it holds any (one task per build)."""
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew_loop())
+
+    async def _renew_loop(self) -> None:
+        while self.held:
+            await asyncio.sleep(RENEW_S)
+            for key, token in list(self.held.items()):
+                self.shared.renew(key, token)
 
     def close(self) -> None:
         """Close the local file (the Redis pool is the process's)."""
@@ -156,10 +204,7 @@ def shared_cache_for(settings: Settings) -> SharedCache | None:
     except StateUnavailable as exc:  # pragma: no cover - from_url does not connect
         _log.warning("shared cache off: %s", exc)
         return None
-    # A call may take its timeout on every attempt; the lock covers one attempt and a margin,
-    # so a holder that died delays the others by that much at most.
-    lock_s = settings.request_timeout + 5.0
-    return SharedCache(state, int(settings.shared_cache_days * 86_400), lock_s)
+    return SharedCache(state, settings.shared_cache_days * 86_400)
 
 
 def tiered(settings: Settings, local: PhaseCache) -> PhaseCache | TieredCache:

@@ -15,6 +15,9 @@ from reporting.settings import Settings
 TASK_NAME = "reporting.build_report"
 DEFAULT_QUEUE = "reports"
 QUEUED_PREFIX = "reporting:queued"  # one key per report queued and not yet finished
+DELIVERIES_PREFIX = "reporting:deliveries"  # how many times a report's task was started
+MAX_DELIVERIES = 3
+MARKER_S = 7 * 86_400  # a queued report's marker; removed as soon as its outcome is stored
 RESULT_DAYS = 7  # how long a report's outcome stays readable by `batch --wait`
 
 
@@ -55,21 +58,42 @@ def make_app(broker_url: str, settings: Settings) -> Any:
     try:
         from celery import Celery
     except ImportError:
-        raise ConfigError('--engine celery needs Celery: pip install -e ".[dist]"') from None
+        raise ConfigError('Celery workers need the dist extra: pip install -e ".[dist]"') from None
     from reporting.compiler.shared_budget import state_for
-    from reporting.engines.task import run_report
+    from reporting.engines.task import failed_record, run_report
 
     app = Celery("reporting", broker=broker_url, backend=broker_url, set_as_current=False)
     app.conf.update(celery_config(settings))
 
-    @app.task(name=TASK_NAME, bind=True)  # type: ignore[untyped-decorator]
+    def state() -> Any:
+        return state_for(broker_url, settings.secrets).client
+
+    class ReportTask(app.Task):  # type: ignore[name-defined,misc]
+        """Forgets a report's queue marker and delivery count once its outcome is stored."""
+
+        def after_return(self, *args: Any, **kwargs: Any) -> None:
+            # Called after the result is stored, so a report queued again from now on never
+            # has its new outcome confused with this one. A killed worker never gets here: the
+            # marker stays while the report waits for redelivery.
+            task_id = self.request.id
+            with contextlib.suppress(Exception):  # the keys expire by themselves
+                state().delete(f"{QUEUED_PREFIX}:{task_id}", f"{DELIVERIES_PREFIX}:{task_id}")
+
+    @app.task(name=TASK_NAME, bind=True, base=ReportTask)  # type: ignore[untyped-decorator]
     def build_report(task: Any, *args: Any) -> dict[str, Any]:
+        # A report whose worker dies every time (out of memory, say) must not loop forever.
+        counter = f"{DELIVERIES_PREFIX}:{task.request.id}"
         try:
-            return run_report(*args)
-        finally:
-            # The report may be queued again from now on (a later batch; its calls are cached).
-            state = state_for(broker_url, settings.secrets)
-            with contextlib.suppress(Exception):  # the marker expires by itself
-                state.client.delete(f"{QUEUED_PREFIX}:{task.request.id}")
+            deliveries = int(state().incr(counter))
+            state().expire(counter, MARKER_S)
+        except Exception:  # Redis is the broker: if it is gone, so is this task's ack
+            deliveries = 1
+        if deliveries > MAX_DELIVERIES:
+            return failed_record(
+                args,
+                f"not built: its worker process died {MAX_DELIVERIES} times while building it "
+                "(out of memory?); see the workers' logs",
+            )
+        return run_report(*args)
 
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -13,7 +14,7 @@ from typing import Any
 from reporting.batch import BatchOutcome, Status
 from reporting.build import BuildSummary
 from reporting.compiler.shared_budget import RedisState, state_for
-from reporting.engines.celery_app import QUEUED_PREFIX, TASK_NAME, make_app
+from reporting.engines.celery_app import MARKER_S, QUEUED_PREFIX, TASK_NAME, make_app
 from reporting.errors import GenerationError
 from reporting.settings import Settings
 
@@ -24,7 +25,7 @@ POLL_S = 0.5
 class Job:
     """One report of a batch as a task: what to build, where, and the id that names it."""
 
-    outline: Path
+    outline: Path  # as the user named it, for the table; the task gets the absolute path
     stem: str
     params: dict[str, str]
     task_id: str
@@ -84,10 +85,9 @@ def enqueue(
             path = outline.resolve()
             tid = task_id(path, stem, params, out, settings)
             marker = f"{QUEUED_PREFIX}:{tid}"
+            fresh = False
             try:
-                fresh = state.client.set(
-                    marker, "1", nx=True, ex=settings.report_visibility_timeout
-                )
+                fresh = bool(state.client.set(marker, "1", nx=True, ex=MARKER_S))
                 if fresh:
                     app.AsyncResult(tid).forget()  # an earlier run's outcome is not this one's
                     app.send_task(
@@ -97,9 +97,14 @@ def enqueue(
                         queue=queue,
                         connection=connection,
                     )
-            except Exception as exc:
+            except BaseException as exc:
+                if fresh:  # not sent: a marker left behind would block this report for days
+                    with contextlib.suppress(Exception):
+                        state.client.delete(marker)
+                if not isinstance(exc, Exception):
+                    raise  # Ctrl-C
                 raise GenerationError(f"queueing {path}: {type(exc).__name__}: {exc}") from None
-            jobs.append(Job(path, stem, params, tid, bool(fresh)))
+            jobs.append(Job(outline, stem, params, tid, fresh))
     return jobs
 
 
@@ -112,6 +117,7 @@ def wait_for(
 ) -> list[BatchOutcome]:
     """Wait until every job has finished; each job's outcome, in the jobs' order."""
     app = make_app(broker_url, settings)
+    queued = state_for(broker_url, settings.secrets).client
     done: dict[str, BatchOutcome] = {}
     states: dict[str, str] = {}
     while len(done) < len(jobs):
@@ -121,12 +127,19 @@ def wait_for(
             result = app.AsyncResult(job.task_id)
             try:
                 state = result.state
+                if state == "PENDING" and not queued.exists(f"{QUEUED_PREFIX}:{job.task_id}"):
+                    # No marker: finished since the state was read, or lost. Read it again.
+                    state = result.state
+                    state = "LOST" if state == "PENDING" else state
             except Exception as exc:
                 raise GenerationError(
                     f"waiting for the workers: {type(exc).__name__}: {exc}"
                 ) from None
             states[job.task_id] = state
-            if state == "SUCCESS":
+            if state == "LOST":
+                detail = "no outcome: the task is in no queue and its result has expired"
+                done[job.task_id] = BatchOutcome(job.outline, job.stem, "failed", detail, 0.0)
+            elif state == "SUCCESS":
                 done[job.task_id] = outcome_from(job, result.result)
             elif state in ("FAILURE", "REVOKED"):
                 detail = f"worker error: {result.result!r}"

@@ -76,6 +76,12 @@ def run_report(
     return outcome_record(dataclasses.replace(outcome, seconds=time.monotonic() - started))
 
 
+def failed_record(args: tuple[Any, ...], detail: str) -> dict[str, Any]:
+    """The outcome of a report this worker will not build, from the task's arguments."""
+    outline, _, stem = args[:3]
+    return outcome_record(BatchOutcome(Path(outline), stem, "failed", detail, 0.0))
+
+
 def outcome_record(outcome: BatchOutcome) -> dict[str, Any]:
     """An outcome as the JSON a task returns."""
     return {

@@ -151,7 +151,13 @@ def test_a_build_sends_only_the_shared_budget_to_the_cloud_and_the_next_one_none
     code, stderr = _build(outline_file, tmp_path / "one")
     assert code == 0, stderr
     assert openai_server.count == 3
-    assert read_manifest(tmp_path / "one")["metrics"]["cloud_calls"] == 3
+    metrics = read_manifest(tmp_path / "one")["metrics"]
+    assert metrics["cloud_calls"] == 3
+    shared = metrics["shared_budget"]
+    assert (shared["scope"], shared["cap"], shared["charged"], shared["used_today"]) == (
+        "default", 3, 3, 3,
+    )  # fmt: skip
+    assert shared["refused"] == metrics["planned_cloud_calls"] - 3
     assert "Event=FALLBACK | Reason=COST_LIMIT" in stderr
     assert "Budget=shared:default used 3/3 today" in stderr
     local = ollama_server.count
@@ -162,6 +168,8 @@ def test_a_build_sends_only_the_shared_budget_to_the_cloud_and_the_next_one_none
     manifest = read_manifest(tmp_path / "two")
     assert manifest["metrics"]["cloud_calls"] == 0
     assert manifest["metrics"]["fallbacks"]["COST_LIMIT"] > 0
+    assert manifest["metrics"]["shared_budget"]["charged"] == 0
+    assert manifest["metrics"]["shared_budget"]["refused"] > 0
     assert _budget(redis_url, 3).use().used == 3
 
 

@@ -113,3 +113,51 @@ def test_settings_choose_the_levels(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert isinstance(tiered(load_settings(), local), TieredCache)
     monkeypatch.setenv("SHARED_CACHE_DAYS", "0")
     assert tiered(load_settings(), local) is local
+
+
+def test_a_lock_taken_just_as_the_result_arrived_is_given_back(
+    redis_url: str, tmp_path: Path
+) -> None:
+    cache = _tiered(redis_url, tmp_path / "a")
+    other = _tiered(redis_url, tmp_path / "b")
+    # The result lands between this build's miss and its lock: `claim` finds it after locking.
+    other.shared.put("k", RESULT)
+    assert asyncio.run(cache.claim("k", 5.0)) == RESULT
+    assert cache.held == {} and not cache.shared.locked("k")
+
+
+def test_a_holder_still_working_keeps_its_lock_past_the_expiry(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reporting.compiler.shared_cache.RENEW_S", 0.1)
+    holder = _tiered(redis_url, tmp_path / "a", lock_s=0.3)
+    waiter = _tiered(redis_url, tmp_path / "b")
+
+    async def work() -> bool:
+        assert await holder.claim("k", 5.0) is None
+        await asyncio.sleep(1.0)  # a slow call: three lock lifetimes
+        still = waiter.shared.locked("k")
+        holder.release("k")
+        return still
+
+    assert asyncio.run(work()) is True
+    assert not waiter.shared.locked("k")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\xfe not utf-8",
+        b'{"text": null, "input_tokens": "x", "output_tokens": 1, "provider": "p", '
+        b'"model": "m", "created": 1}',
+        b'{"text": "ok"}',
+        b"[1, 2]",
+    ],
+)
+def test_a_damaged_shared_entry_is_a_miss(redis_url: str, tmp_path: Path, raw: bytes) -> None:
+    cache = _tiered(redis_url, tmp_path)
+    cache.shared.state.client.set("reporting:cache:k", raw)
+    assert cache.get("k") is None
+    assert cache.shared.down is None  # the level stays on
+    cache.put("k", RESULT)
+    assert _tiered(redis_url, tmp_path / "other").get("k") == RESULT

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery_workers import running_workers
@@ -24,6 +25,9 @@ from typer.testing import CliRunner
 
 from reporting.cli import app
 from reporting.compiler.shared_budget import RedisState, today
+from reporting.engines import submit
+from reporting.engines.submit import task_id
+from reporting.settings import Settings, load_settings
 
 runner = CliRunner()
 WAIT_S = 240  # a batch command's own limit, so a stuck worker fails the test instead of CI
@@ -266,3 +270,93 @@ def test_a_broker_password_appears_in_no_log_output_or_file(
     ]
     assert all(password not in text for text in texts)
     assert "redis://***@127.0.0.1" in result.stderr  # "queued 1 report(s) on …"
+
+
+def test_an_invalid_outline_is_reported_at_once_and_never_queued(
+    celery_env: dict[str, str], tmp_path: Path, redis_url: str
+) -> None:
+    (good,) = _outlines(tmp_path / "outlines", 1)
+    bad = tmp_path / "outlines" / "bad.yaml"
+    bad.write_text("title: Broken\nsections:\n  - title: One\n    words: many\n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(good), str(bad), "--engine", "celery"])
+    assert result.exit_code == 2, result.stderr
+    assert "queued 1 report(s)" in result.stderr
+    assert f"invalid: {bad}:" in result.stderr and "words" in result.stderr
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.llen("reports") == 1
+
+
+def test_a_missing_outline_is_reported_even_without_wait(
+    celery_env: dict[str, str], tmp_path: Path
+) -> None:
+    (good,) = _outlines(tmp_path / "outlines", 1)
+    result = runner.invoke(app, ["batch", str(good), "nosuch.yaml", "--engine", "celery"])
+    assert result.exit_code == 2, result.stderr
+    assert "invalid: nosuch.yaml:\n  nosuch.yaml: not found" in result.stderr
+
+
+def _job_id(outline: Path) -> str:
+    settings = load_settings()
+    out = (Path.cwd() / "reports_out").resolve()
+    return task_id(outline.resolve(), outline.stem, {}, out, settings)
+
+
+def test_a_report_whose_worker_keeps_dying_is_given_up_after_three_deliveries(
+    celery_env: dict[str, str],
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+    redis_url: str,
+) -> None:
+    (outline,) = _outlines(tmp_path / "outlines", 1)
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:
+        client.set(f"reporting:deliveries:{_job_id(outline)}", 3)  # three deaths already
+    with running_workers(redis_url, tmp_path) as workers:
+        result = _batch(str(outline), "--engine", "celery", "--wait", cwd=tmp_path)
+        assert result.returncode == 1, result.stderr + workers.log_text()
+    assert "its worker process died 3 times while building it" in result.stderr
+    assert openai_server.count == 0 and ollama_server.count == 0
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.keys("reporting:deliveries:*") == []
+        assert client.keys("reporting:queued:*") == []
+
+
+def test_a_report_that_could_not_be_sent_is_not_marked_as_queued(
+    celery_env: dict[str, str], tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (outline,) = _outlines(tmp_path / "outlines", 1)
+    real = submit.make_app
+
+    def failing_app(url: str, settings: Settings) -> Any:
+        made = real(url, settings)
+        monkeypatch.setattr(
+            made, "send_task", lambda *a, **k: (_ for _ in ()).throw(OSError("gone"))
+        )
+        return made
+
+    monkeypatch.setattr(submit, "make_app", failing_app)
+    result = runner.invoke(app, ["batch", str(outline), "--engine", "celery"])
+    assert result.exit_code == 1
+    assert "queueing" in result.stderr and "OSError: gone" in result.stderr
+    monkeypatch.setattr(submit, "make_app", real)
+    result = runner.invoke(app, ["batch", str(outline), "--engine", "celery"])
+    assert result.exit_code == 0 and "queued 1 report(s)" in result.stderr
+
+
+def test_waiting_for_a_report_lost_from_the_queue_ends_with_a_failure(
+    celery_env: dict[str, str], tmp_path: Path, redis_url: str
+) -> None:
+    (outline,) = _outlines(tmp_path / "outlines", 1)
+    settings = load_settings()
+    [job] = submit.enqueue([(outline, outline.stem, {})], Path("reports_out"), settings, redis_url)
+    import redis
+
+    with redis.Redis.from_url(redis_url) as client:  # as if Redis had lost the queue
+        client.delete("reports", f"reporting:queued:{job.task_id}")
+    [outcome] = submit.wait_for([job], settings, redis_url, poll_s=0.05)
+    assert outcome.status == "failed"
+    assert outcome.detail == "no outcome: the task is in no queue and its result has expired"
