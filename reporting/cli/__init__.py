@@ -7,13 +7,24 @@ interrupted.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperOption
 
 from reporting.cli import budget, build, cache, check, compare, doctor, plan, stats, worker
 from reporting.cli.common import out
 from reporting.version import __version__
+
+
+def _flag_without_type(self: TyperOption, ctx: Any) -> str | None:
+    """A flag's help row without a `<bool>` placeholder: a flag takes no value to type."""
+    return None if self.is_flag else _typed(self, ctx)
+
+
+# typer prints `<bool>` beside every flag, --help included, as if it took a value.
+_typed = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="report",
@@ -21,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Registration order is the order `report --help` lists the commands in.
 app.command()(build.build)

@@ -49,6 +49,14 @@ def build(
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json.
 
     With --param, the files' stem names the values given: <stem>--region=US.md.
+
+    Examples:
+
+      report build examples/outlines/quarterly-review.yaml
+
+      report build kpis.yaml --param region=US --out reports/
+
+      report build quarterly-review.yaml --refresh 3
     """
     from reporting.build import build_report
     from reporting.cli.progress import LiveProgress
@@ -160,6 +168,14 @@ def batch(
     With --params, every outline is built once per row of the CSV file, each run under its
     own stem (<stem>--region=US--quarter=2026Q2.md). With --engine celery, each report is
     queued as one task for the workers (`report worker`); --wait follows them to the end.
+
+    Examples:
+
+      report batch examples/outlines/ --jobs 2
+
+      report batch kpis.yaml --params runs.csv
+
+      report batch outlines/ --engine celery --broker redis://host:6379/0 --wait
     """
     import asyncio
 

@@ -37,6 +37,12 @@ def check(
     """Check the report built from OUTLINE again, as it now reads; exit 3 when a check fails.
 
     Give the same --param values as the build, so the same report and data are checked.
+
+    Examples:
+
+      report check examples/outlines/storage-outage.yaml
+
+      report check kpis.yaml --param region=US --json
     """
     from reporting.build import read_inputs, run_stem
     from reporting.observe.recheck import ReportFiles, recheck

@@ -49,7 +49,14 @@ def compare(
     no_cache: NoCache = False,
     allow_outside: AllowOutside = False,
 ) -> None:
-    """Run chosen calls of OUTLINE on both providers; write <stem>.compare.md and .compare.json."""
+    """Run chosen calls of OUTLINE on both providers; write <stem>.compare.md and .compare.json.
+
+    Examples:
+
+      report compare examples/outlines/storage-outage.yaml --plan
+
+      report compare outline.yaml --phases DRAFT,REFINE --sections 1,2 --judge
+    """
     from reporting.comparison import prepare_compare, run_compare
 
     settings = settings_or_exit()

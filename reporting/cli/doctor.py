@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from reporting.cli.common import guard, out, settings_or_exit
 from reporting.logs import redact
@@ -19,17 +18,18 @@ def doctor() -> None:
     settings = settings_or_exit()
     with guard(settings):
         checks = check_roles(settings)
-        table = Table(title="Providers")
-        for column in ("role", "provider", "model", "kind", "status", "fix"):
-            table.add_column(column)
+        # One block per role, each fact on its own line: at any width a setting's name (the
+        # thing a user must type) wraps whole instead of being cut by a table column.
         for role, check in checks.items():
             kind = "cloud" if provider(check.name).cloud else "local"
             detail = escape(redact(check.status, settings.secrets))  # a URL may hold a password
-            status = (
-                f"[green]ok[/green]: {detail}" if check.ok else f"[red]unavailable[/red]: {detail}"
+            verdict = "[green]ok[/green]" if check.ok else "[red]unavailable[/red]"
+            out.print(
+                f"[bold]{role.value}[/bold]: {escape(check.name)} {escape(check.model)} ({kind})"
             )
-            table.add_row(role.value, check.name, check.model, kind, status, check.fix or "-")
-        out.print(table)
+            out.print(f"  {verdict}: {detail}")
+            if check.fix:
+                out.print(f"  fix: {escape(check.fix)}")
         primary, secondary = checks[Role.PRIMARY], checks[Role.SECONDARY]
         hybrid_mode = "on" if settings.vra_hybrid_mode else "off"
         out.print(

@@ -33,6 +33,12 @@ def plan(
 
     Sections with a query are run (no model is called) and compared with the last build's
     manifest in --out: the ones whose data changed will be written again.
+
+    Examples:
+
+      report plan examples/outlines/quarterly-review.yaml
+
+      report plan kpis.yaml --param region=US --json
     """
     from reporting.build import plan_inputs, read_inputs
     from reporting.compiler.estimate import project_plan

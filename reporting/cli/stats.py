@@ -26,7 +26,14 @@ def stats(
         Path | None, typer.Option("--html", metavar="FILE", help="Write an HTML dashboard.")
     ] = None,
 ) -> None:
-    """Aggregate every run manifest found: routing, fallbacks, latency, cost, checks and saving."""
+    """Aggregate every run manifest found: routing, fallbacks, latency, cost, checks and saving.
+
+    Examples:
+
+      report stats
+
+      report stats reports_out/ --html dashboard.html
+    """
     from reporting.observe.stats import aggregate, load_manifests, pool_comparisons
 
     with guard():

@@ -27,6 +27,10 @@ def worker(
     Needs the dist extra (Celery and redis-py). Its settings (.env, environment: providers, keys,
     budgets) are its own; outlines and the output folder must be at the same path on every
     host.
+
+    Examples:
+
+      report worker --concurrency 2 --broker redis://host:6379/0
     """
     from reporting.engines.worker import run_worker
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from loopback import OpenAIServer
+from loopback import OllamaServer, OpenAIServer
 from typer.testing import CliRunner
 
 from reporting.cli import app
@@ -124,3 +124,37 @@ def test_setting_a_key_brings_the_primary_back(
         ("ABSTRACT", "openai"),
     }
     assert openai_server.count == 3
+
+
+COMMANDS = ["build", "batch", "plan", "check", "compare", "stats", "doctor", "worker"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_answers_to_h_and_shows_no_bool_placeholder(command: str) -> None:
+    short = runner.invoke(app, [command, "-h"], env={"COLUMNS": "120"})
+    long = runner.invoke(app, [command, "--help"], env={"COLUMNS": "120"})
+    assert short.exit_code == 0 and short.stdout == long.stdout
+    assert "<bool>" not in short.stdout
+    assert "-h" in short.stdout  # listed beside --help
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "doctor"])
+def test_help_gives_examples(command: str) -> None:
+    result = runner.invoke(app, [command, "-h"], env={"COLUMNS": "120"})
+    assert "Examples:" in result.stdout
+    assert f"report {command} " in result.stdout
+
+
+def test_doctor_never_cuts_a_settings_name_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, ollama_server: OllamaServer
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    result = runner.invoke(app, ["doctor"], env={"COLUMNS": "80"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "primary: openai gpt-4o (cloud)",
+        "  unavailable: OPENAI_API_KEY is not set",
+        "  fix: add OPENAI_API_KEY to .env, or use another provider",
+    ]
+    assert "…" not in result.stdout

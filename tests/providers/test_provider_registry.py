@@ -139,9 +139,9 @@ def test_doctor_shows_the_kind_a_provider_declares(
     monkeypatch.setenv("COLUMNS", "200")
     result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    rows = {line.split()[1]: line for line in result.stdout.splitlines() if "ready in" in line}
-    assert "cloud" in rows["primary"].split()
-    assert "local" in rows["secondary"].split()
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("primary: fakecloud ") and lines[0].endswith("(cloud)")
+    assert any(line.startswith("secondary: fake ") and line.endswith("(local)") for line in lines)
 
 
 def test_an_unknown_name_lists_the_registered_ones(
