@@ -23,9 +23,11 @@ from lxml.etree import _Element
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "templates" / "reference.docx"
 
-SERIF = "Liberation Serif"
-SANS = "Liberation Sans"
-MONO = "Liberation Mono"
+# Fonts Word has on Windows and macOS; elsewhere their metric-compatible twins (Caladea,
+# Carlito, Liberation Mono: Debian's fonts-crosextra-* and fonts-liberation) keep the layout.
+SERIF = "Cambria"
+SANS = "Calibri"
+MONO = "Courier New"
 
 ACCENT = "1F4E79"  # restrained dark steel blue
 TEXT = "1A1A1A"
@@ -35,11 +37,12 @@ CODE_BG = "F3F5F7"
 CODE_RULE = "D0D7DE"
 TABLE_HEAD_BG = "E9EEF4"
 
-# Word falls back on these when the Liberation fonts are not installed (Windows, macOS).
+# The font table names each font's metric-compatible twin, which readers other than Word
+# (LibreOffice, Pages) use when the font itself is missing.
 FONT_TABLE = {
-    SERIF: ("Times New Roman", "02020603050405020304", "roman", "variable"),
-    SANS: ("Arial", "020B0604020202020204", "swiss", "variable"),
-    MONO: ("Courier New", "02070309020205020404", "modern", "fixed"),
+    SERIF: ("Caladea", "02040503050406030204", "roman", "variable"),
+    SANS: ("Carlito", "020F0502020204030204", "swiss", "variable"),
+    MONO: ("Liberation Mono", "02070309020205020404", "modern", "fixed"),
 }
 
 
@@ -394,8 +397,33 @@ def _field_run(paragraph_el: _Element, instruction: str, placeholder: str) -> No
     run(fld("end"))
 
 
+def _simple_field(paragraph_el: _Element, instruction: str, placeholder: str) -> None:
+    """Append a simple field (e.g. TITLE) whose shown text `render.docx` fills in."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), f" {instruction} ")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = placeholder
+    run.append(text)
+    field.append(run)
+    paragraph_el.append(field)
+
+
+def _text_run(paragraph_el: _Element, text: str) -> None:
+    """Append plain text, spaces kept."""
+    run = OxmlElement("w:r")
+    t = OxmlElement("w:t")
+    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    t.text = text
+    run.append(t)
+    paragraph_el.append(run)
+
+
 def style_page(document: DocumentObject) -> None:
-    """A4 with 2.5 cm margins and a centred page number in the footer."""
+    """A4, 2.5 cm margins; the report's title in the header and "Page X of Y" in the footer.
+
+    The first page, which carries the title itself, has no header.
+    """
     section = document.sections[0]
     section.page_width = Twips(11906)
     section.page_height = Twips(16838)
@@ -409,16 +437,50 @@ def style_page(document: DocumentObject) -> None:
     set_run_props(_style_rpr(footer_style), font=SANS, size=9, color=MUTED)
     set_spacing(_style_ppr(footer_style), before=0, after=0, line=1.0)
 
-    footer = section.footer
-    footer.is_linked_to_previous = False
-    paragraph = footer.paragraphs[0]
-    paragraph.style = footer_style
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _field_run(paragraph._p, "PAGE", "1")
+    header_style = paragraph_style(document, "Header", based_on="Normal")
+    set_run_props(_style_rpr(header_style), font=SANS, size=9, color=MUTED)
+    header_ppr = _style_ppr(header_style)
+    set_spacing(header_ppr, before=0, after=0, line=1.0)
+    _border(_set_child(header_ppr, "pBdr", PPR_ORDER), "bottom", size=4, color=RULE, space=4)
+
+    section.different_first_page_header_footer = True
+    header = section.header
+    header.is_linked_to_previous = False
+    title = header.paragraphs[0]
+    title.style = header_style
+    title.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _simple_field(title._p, "TITLE", "Title")
+    section.first_page_header.paragraphs[0].style = footer_style  # empty, no rule
+
+    for footer in (section.footer, section.first_page_footer):
+        footer.is_linked_to_previous = False
+        paragraph = footer.paragraphs[0]
+        paragraph.style = footer_style
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _text_run(paragraph._p, "Page ")
+        _field_run(paragraph._p, "PAGE", "1")
+        _text_run(paragraph._p, " of ")
+        _field_run(paragraph._p, "NUMPAGES", "1")
+
+
+def set_theme_fonts(document: DocumentObject) -> None:
+    """The theme's heading and body fonts: the ones the styles use, not pandoc's Aptos."""
+    from lxml import etree
+
+    part = document.part.part_related_by(
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/theme"
+    )
+    root = etree.fromstring(part.blob)
+    a = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    for kind, face in (("majorFont", SANS), ("minorFont", SERIF)):
+        latin = root.find(f".//{a}{kind}/{a}latin")
+        assert latin is not None
+        latin.set("typeface", face)
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def fix_font_table(document: DocumentObject) -> None:
-    """Declare the Liberation fonts with metric-compatible fallbacks for Word."""
+    """Declare the fonts with their metric-compatible twins as alternatives."""
     part = document.part.part_related_by(
         "http://schemas.openxmlformats.org/officeDocument/2006/relationships/fontTable"
     )
@@ -477,6 +539,7 @@ def build(output: Path) -> None:
     style_code(document)
     style_table(document)
     style_page(document)
+    set_theme_fonts(document)
     fix_font_table(document)
     scrub_properties(document)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -155,6 +155,7 @@ def _finish(
     """Space out tables, add the comments and set the core properties, dropping pandoc's."""
     document = Document(str(path))
     _space_after_tables(document)
+    _fill_title_fields(document, title)
     # Nothing to comment on, nothing touched: pandoc's own comments part stays empty.
     placement = add_comments(document, comments, when=created) if comments else Placement()
     props = document.core_properties
@@ -175,8 +176,53 @@ def _finish(
         "version",
     ):
         setattr(props, name, "")
+    words, characters = _counts(document)
     document.save(str(path))
+    _write_app_properties(path, words, characters)
     return placement
+
+
+def _fill_title_fields(document: DocumentObject, title: str) -> None:
+    """Show the title in the header's TITLE field now, before Word or LibreOffice update it."""
+    for section in document.sections:
+        for header in (section.header, section.first_page_header):
+            for field in header._element.iter(qn("w:fldSimple")):
+                if field.get(qn("w:instr"), "").strip().upper() != "TITLE":
+                    continue
+                texts = list(field.iter(qn("w:t")))
+                if texts:
+                    texts[0].text = title
+                    for extra in texts[1:]:
+                        extra.text = ""
+
+
+def _counts(document: DocumentObject) -> tuple[int, int]:
+    """Words and characters (spaces included) of the body, tables included, as Word counts."""
+    texts = [p.text for p in document.paragraphs]
+    texts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return sum(len(t.split()) for t in texts), sum(len(t) for t in texts)
+
+
+APP_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" \
+xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">\
+<Application>reporting</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>\
+<Words>{words}</Words><CharactersWithSpaces>{characters}</CharactersWithSpaces>\
+<SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>\
+<LinksUpToDate>false</LinksUpToDate></Properties>"""
+
+
+def _write_app_properties(path: Path, words: int, characters: int) -> None:
+    """Replace the template's stale docProps/app.xml (its word count, "Microsoft Word 12").
+
+    Pages and lines are left out: only a layout engine knows them, and Word recounts on open.
+    """
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    app = APP_XML.format(words=words, characters=characters).encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            target.writestr(info, app if info.filename == "docProps/app.xml" else data)
 
 
 def render_docx(

@@ -180,13 +180,13 @@ def test_bold_italic_and_inline_code_runs(document: DocumentObject) -> None:
     code_runs = [run for run in runs if run.text == "metrics-prod"]
     assert len(code_runs) == 1
     assert code_runs[0].style is not None and code_runs[0].style.name == "Verbatim Char"
-    assert document.styles["Verbatim Char"].font.name == "Liberation Mono"
+    assert document.styles["Verbatim Char"].font.name == "Courier New"
 
 
 def test_code_block_in_monospace_paragraph(document: DocumentObject) -> None:
     blocks = [p for p in document.paragraphs if style_name(p) == "Source Code"]
     assert [p.text for p in blocks] == [CODE]
-    assert document.styles["Source Code"].font.name == "Liberation Mono"
+    assert document.styles["Source Code"].font.name == "Courier New"
 
 
 def test_prose_is_not_reinterpreted(document: DocumentObject) -> None:
@@ -319,3 +319,43 @@ def test_reference_page_setup() -> None:
         assert margin is not None and round(margin.cm, 1) == 2.5
     footer_xml = section.footer._element.xml
     assert "PAGE" in footer_xml
+
+
+def test_header_shows_the_title_after_the_first_page_and_the_footer_page_x_of_y(
+    tmp_path: Path,
+) -> None:
+    document = render(tmp_path)
+    section = document.sections[0]
+    assert section.different_first_page_header_footer
+    [field] = section.header._element.iter(qn("w:fldSimple"))
+    assert field.get(qn("w:instr")).strip() == "TITLE"  # Word keeps it current
+    assert "".join(t.text for t in field.iter(qn("w:t"))) == TITLE  # shown before any update
+    assert section.first_page_header.paragraphs[0].text == ""  # the title page has the title
+    for footer in (section.footer, section.first_page_footer):
+        instructions = [t.text.strip() for t in footer._element.iter(qn("w:instrText"))]
+        assert instructions == ["PAGE", "NUMPAGES"]
+        assert footer.paragraphs[0].text.startswith("Page ") and " of " in footer.paragraphs[0].text
+
+
+def test_app_properties_are_the_documents_own(tmp_path: Path) -> None:
+    document = render(tmp_path)
+    with zipfile.ZipFile(tmp_path / "report.docx") as archive:
+        app = archive.read("docProps/app.xml").decode("utf-8")
+    words = sum(len(p.text.split()) for p in document.paragraphs) + sum(
+        len(cell.text.split()) for t in document.tables for row in t.rows for cell in row.cells
+    )
+    assert "<Application>reporting</Application>" in app
+    assert f"<Words>{words}</Words>" in app and words > 40
+    assert "Microsoft Word" not in app and "<Pages>" not in app
+
+
+def test_fonts_are_ones_word_has_with_twins_for_other_readers(tmp_path: Path) -> None:
+    render(tmp_path)
+    with zipfile.ZipFile(tmp_path / "report.docx") as archive:
+        theme = archive.read("word/theme/theme1.xml").decode("utf-8")
+        fonts = archive.read("word/fontTable.xml").decode("utf-8")
+        styles = archive.read("word/styles.xml").decode("utf-8")
+    assert "Aptos" not in theme and "Aptos" not in styles
+    assert 'typeface="Calibri"' in theme and 'typeface="Cambria"' in theme
+    for font, twin in (("Cambria", "Caladea"), ("Calibri", "Carlito")):
+        assert f'w:name="{font}"' in fonts and f'w:val="{twin}"' in fonts
