@@ -14,9 +14,29 @@ current_report: ContextVar[str | None] = ContextVar("current_report", default=No
 
 def hybrid(**fields: object) -> None:
     """Log one `[Hybrid] Key=value | …` line; fields with None values are left out."""
+    _log_line(fields, routine=False)
+
+
+def hybrid_routine(**fields: object) -> None:
+    """A `[Hybrid]` line that only says a request went out or came from the cache.
+
+    The live table on a terminal shows the same, so the CLI leaves these lines out there.
+    """
+    _log_line(fields, routine=True)
+
+
+def _log_line(fields: dict[str, object], *, routine: bool) -> None:
     fields = {"Report": current_report.get(), **fields}
     parts = [f"{key}={value}" for key, value in fields.items() if value is not None]
-    logger.info("[Hybrid] %s", " | ".join(parts))
+    logger.info("[Hybrid] %s", " | ".join(parts), extra={"routine": routine})
+
+
+class SkipRoutine(logging.Filter):
+    """Drops the routine `[Hybrid]` lines (a request sent, a cache hit) that a live table shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the routine ones."""
+        return not getattr(record, "routine", False)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

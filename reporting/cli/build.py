@@ -21,6 +21,7 @@ from reporting.cli.common import (
     OutlineArg,
     Params,
     Quiet,
+    Verbose,
     configure_logging,
     err,
     guard,
@@ -45,6 +46,7 @@ def build(
     ] = None,
     allow_outside: AllowOutside = False,
     param: Params = None,
+    verbose: Verbose = False,
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json.
 
@@ -62,9 +64,10 @@ def build(
     from reporting.cli.progress import LiveProgress
 
     settings = settings_or_exit()
-    configure_logging(settings, quiet)
     # A live table on a terminal; plain one-line [Hybrid] events everywhere else (cron, CI).
-    progress = LiveProgress(err) if err.is_terminal and not quiet else None
+    live = err.is_terminal and not quiet
+    configure_logging(settings, quiet, live_table=live and not verbose)
+    progress = LiveProgress(err) if live else None
     with guard(settings):
         try:
             result = build_report(

@@ -16,7 +16,7 @@ from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
 
 from reporting.errors import InputError, OutlineError, ReportingError
-from reporting.logs import RedactSecrets, redact
+from reporting.logs import RedactSecrets, SkipRoutine, redact
 from reporting.settings import Settings, load_settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -29,6 +29,12 @@ DEFAULT_OUT = Path("reports_out")
 OutlineArg = Annotated[Path, typer.Argument(help="Outline YAML file.", show_default=False)]
 OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No [Hybrid] lines.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="On a terminal, also a [Hybrid] line per request (as off one)."
+    ),
+]
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the phase cache.")
 ]
@@ -61,8 +67,12 @@ def parse_params(given: list[str] | None) -> dict[str, str]:
     return values
 
 
-def configure_logging(settings: Settings | None, quiet: bool) -> None:
-    """`[Hybrid]` lines to stderr, plain, with every secret redacted."""
+def configure_logging(settings: Settings | None, quiet: bool, *, live_table: bool = False) -> None:
+    """`[Hybrid]` lines to stderr, plain, with every secret redacted.
+
+    Under a live table the routine lines (a request sent, a cache hit) are left out: the
+    table shows them. Warnings, fallbacks, retries and failures are always printed.
+    """
     handler: logging.Handler
     if err.is_terminal:  # through the console, so lines scroll above the live progress table
         handler = RichHandler(
@@ -77,6 +87,8 @@ def configure_logging(settings: Settings | None, quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(RedactSecrets(settings.secrets if settings else []))
+    if live_table:
+        handler.addFilter(SkipRoutine())
     root = logging.getLogger("reporting")
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if quiet else logging.INFO)

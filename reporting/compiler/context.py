@@ -28,7 +28,7 @@ class Observer(Protocol):
         """The plan is made; no call has been sent."""
 
     def step(self, event: str, step: Step, result: StepResult | None) -> None:
-        """`start` (no result yet), `done` or `failed`."""
+        """`start` (queued, no result yet), `sent` (a request went out), `done` or `failed`."""
 
 
 @dataclass

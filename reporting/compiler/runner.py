@@ -38,7 +38,7 @@ from reporting.errors import (
     ProviderError,
     ReportingError,
 )
-from reporting.logs import hybrid, redact
+from reporting.logs import hybrid, hybrid_routine, redact
 from reporting.providers.failures import to_provider_error
 from reporting.quality.checks import CheckResult
 from reporting.routing.plan import Step
@@ -437,7 +437,7 @@ class StepRunner:
                 result.text, result.provider, result.cached = hit.text, spec, True
                 result.cached_usage = (hit.input_tokens, hit.output_tokens)
                 self.metrics.cache_hits += 1
-                hybrid(**_label(step), Provider=spec.label, Model=spec.model, Cached="true")
+                hybrid_routine(**_label(step), Provider=spec.label, Model=spec.model, Cached="true")
                 return
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.max_retries + 1 if retries else 1),
@@ -476,12 +476,14 @@ class StepRunner:
                             self.metrics.retries += 1
                         result.requests[spec.name] += 1
                         result.attempts += 1
-                        hybrid(
+                        line = hybrid_routine if number == 1 else hybrid  # a retry is news
+                        line(
                             **_label(step),
                             Provider=spec.label,
                             Model=spec.model,
                             Attempt=number if number > 1 else None,
                         )
+                        self._tell("sent", step, None)
                         options = spec.kind.call_options(
                             max_tokens, self.settings.temperature, number
                         )
