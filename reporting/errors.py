@@ -4,6 +4,7 @@ ReportingError                 exit_code 1 unless said otherwise
 ├── InputError                 exit 2: the user's files or settings are wrong
 │   ├── OutlineError           an outline file fails to load or validate (lists every problem)
 │   └── ConfigError            a setting is invalid, or a needed provider is unusable
+│       └── SettingsError      the settings fail to read or validate (lists every problem)
 ├── ProviderError              one model call failed; `retryable` says if trying again may help
 │   ├── ProviderTimeout        no answer within REQUEST_TIMEOUT (retryable)
 │   ├── ProviderUnreachable    connection refused or dropped (retryable)
@@ -43,6 +44,14 @@ class OutlineError(InputError):
 
 class ConfigError(InputError):
     """A setting is invalid or a provider the plan needs cannot be used."""
+
+
+class SettingsError(ConfigError):
+    """The settings failed to load; `problems` holds one `source: what` line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings: " + "; ".join(problems))
 
 
 class ProviderError(ReportingError):

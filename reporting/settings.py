@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from reporting.errors import ConfigError
+from reporting.envfile import EnvFile, read_env_file
+from reporting.errors import SettingsError
 from reporting.providers import registry
 
 
@@ -37,7 +46,9 @@ class Settings(BaseSettings):
     vra_hybrid_mode: bool = Field(False, description="Route phases between primary and secondary.")
     report_provider: str | None = Field(None, description="Fallback name for PRIMARY_PROVIDER.")
     primary_provider: str = Field(
-        "", description="High-reasoning provider: REPORT_PROVIDER, else openai."
+        "",
+        validate_default=True,  # unset still falls back, and a bad REPORT_PROVIDER is named
+        description="High-reasoning provider: REPORT_PROVIDER, else openai.",
     )
     primary_model: str = Field(
         "gpt-4o", description="Model of the primary provider; unset: the provider's own."
@@ -155,14 +166,14 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("primary_provider")
+    @classmethod
+    def _default_primary(cls, value: str, info: ValidationInfo) -> str:
+        # PRIMARY_PROVIDER falls back to REPORT_PROVIDER (validated before it), then to openai.
+        return normalise_provider(value.strip() or info.data.get("report_provider") or "openai")
+
     @model_validator(mode="after")
-    def _default_primary(self) -> Settings:
-        # PRIMARY_PROVIDER falls back to REPORT_PROVIDER, then to openai.
-        name = self.primary_provider.strip() or self.report_provider or "openai"
-        try:
-            object.__setattr__(self, "primary_provider", normalise_provider(name))
-        except ValueError as exc:
-            raise ValueError(f"PRIMARY_PROVIDER: {exc}") from None
+    def _default_models(self) -> Settings:
         # An unset model is the provider's own (the embedded kind: its GGUF file), never another
         # kind's default that would be shown in every log line but never loaded.
         for role in ("primary", "secondary"):
@@ -218,13 +229,39 @@ def hide_userinfo(url: str | None) -> str | None:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings, turning validation problems into one ConfigError naming each variable."""
+    """Read the settings; every problem, each with its source, becomes one SettingsError.
+
+    Unknown keys in `.env` are problems (a variable of the environment is not: it holds many
+    that are not ours); a bad value names where it came from, the environment winning.
+    """
+    env_files = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    files = [read_env_file(Path(path)) for path in _paths(env_files)]
+    problems = [problem for env in files for problem in env.problems(Settings.model_fields)]
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        lines = []
+        given = {name.upper() for name in overrides}
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"]).upper()
             message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}: {message}" if name else message)
-        raise ConfigError("invalid settings: " + "; ".join(lines)) from None
+            where = "" if not name or name in given else _source(name, files)
+            problems.append(f"{where}{name}: {message}" if name else message)
+    else:
+        if not problems:
+            return settings
+    raise SettingsError(problems)
+
+
+def _paths(env_files: Any) -> list[str | Path]:
+    """The `.env` files pydantic-settings reads: none, one, or several (later ones win)."""
+    if env_files is None:
+        return []
+    return [env_files] if isinstance(env_files, str | Path) else list(env_files)
+
+
+def _source(name: str, files: list[EnvFile]) -> str:
+    """Where a value came from: `environment: `, else the last `.env` with it: `.env line 4: `."""
+    if any(variable.upper() == name for variable in os.environ):
+        return "environment: "
+    places = [place for env in files if (place := env.where(name)) is not None]
+    return f"{places[-1]}: " if places else ""

@@ -255,7 +255,7 @@ def test_broken_outline_exits_2_naming_file_and_place(
     bad.write_text("title: T\nsections:\n  - title: A\n  - brief: no title\n    wrods: 5\n")
     code, _, stderr = _build(bad, tmp_path / "out")
     assert code == 2
-    assert f"{bad}: sections[1].title: field required" in stderr
-    assert f"{bad}: sections[1].wrods: unknown key (did you mean 'words'?)" in stderr
+    assert f"{bad}: sections[2].title: field required" in stderr
+    assert f"{bad}: sections[2].wrods: unknown key (did you mean 'words'?)" in stderr
     assert openai_server.count == 0
     assert "Traceback" not in stderr

@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.highlighter import NullHighlighter
 from rich.logging import RichHandler
 
-from reporting.errors import InputError, OutlineError, ReportingError
+from reporting.errors import InputError, OutlineError, ReportingError, SettingsError
 from reporting.logs import RedactSecrets, SkipRoutine, redact
 from reporting.settings import Settings, load_settings
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+# python-dotenv logs a line it cannot parse; the settings' own error names it with its place.
+logging.getLogger("dotenv.main").setLevel(logging.CRITICAL)
 if not out.is_terminal:  # pipes and CI logs get full rows, not 80-column wraps
     out.width = 160
 
@@ -105,14 +107,10 @@ def guard(settings: Settings | None = None) -> Iterator[None]:
     try:
         yield
     except OutlineError as exc:
-        count = len(exc.problems)
-        err.print(
-            f"error: the outline has {count} problem{'s' if count > 1 else ''}; "
-            "nothing was generated",
-            markup=False,
-        )
-        for problem in exc.problems:
-            err.print(f"  {exc.path}: {problem}", markup=False)
+        _print_problems("the outline has", [f"{exc.path}: {problem}" for problem in exc.problems])
+        raise typer.Exit(exc.exit_code) from None
+    except SettingsError as exc:
+        _print_problems("the settings have", exc.problems)
         raise typer.Exit(exc.exit_code) from None
     except ReportingError as exc:
         kind = "invalid input" if exc.exit_code == 2 else "generation failed"
@@ -131,8 +129,19 @@ def guard(settings: Settings | None = None) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def _print_problems(subject: str, problems: list[str]) -> None:
+    """`error: the outline has 2 problems; …` and one indented line per problem."""
+    count = len(problems)
+    err.print(
+        f"error: {subject} {count} problem{'s' if count > 1 else ''}; nothing was generated",
+        markup=False,
+    )
+    for problem in problems:
+        err.print(f"  {problem}", markup=False)
+
+
 def settings_or_exit() -> Settings:
-    """The settings, or exit 2 with one line naming the bad one."""
+    """The settings, or exit 2 listing every problem with its source."""
     with guard():
         return load_settings()
     raise AssertionError("unreachable")  # pragma: no cover

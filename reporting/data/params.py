@@ -88,7 +88,7 @@ def _choices(name: str, param: Param, problems: list[str]) -> list[ParamValue] |
     if param.choices is None:
         return None
     read: list[ParamValue] = []
-    for index, choice in enumerate(param.choices):
+    for index, choice in enumerate(param.choices, start=1):
         try:
             read.append(_coerce(choice, param.type))
         except _NotType:

@@ -52,16 +52,16 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _describe(error: dict[str, Any], known: list[str]) -> str:
-    """One readable line for one pydantic error."""
+def _describe(error: dict[str, Any], known: list[str], data: Any) -> str:
+    """One readable line for one pydantic error; `data` gives the sections' titles."""
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
         key = str(loc[-1])
         hint = difflib.get_close_matches(key, known, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return f"{place(loc)}: unknown key{suggestion}; allowed keys: {', '.join(known)}"
+        return f"{place(loc, data=data)}: unknown key{suggestion}; allowed keys: {', '.join(known)}"
     message = error["msg"]
-    return with_place(loc, message[0].lower() + message[1:] if message else message)
+    return with_place(loc, message[0].lower() + message[1:] if message else message, data=data)
 
 
 def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
@@ -108,7 +108,7 @@ def parse_outline(data: Any, path: str) -> Outline:
     try:
         return Outline.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(dict(e), _known_keys(tuple(e["loc"]))) for e in exc.errors()]
+        problems = [_describe(dict(e), _known_keys(tuple(e["loc"])), data) for e in exc.errors()]
         raise OutlineError(path, problems) from None
 
 

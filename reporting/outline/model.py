@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from reporting.outline.places import section_place
+
 # Deeper sections would need a seventh Markdown heading level, which does not exist.
 MAX_SECTION_DEPTH = 5
 
@@ -243,7 +245,7 @@ class Section(BaseModel):
 
     @property
     def place(self) -> str:
-        """Where the section is in the outline file, as errors say it: `sections[1].sections[0]`."""
+        """Where the section is in the outline file, as errors say it: `sections[2] "Timeline"`."""
         return self._place
 
     @property
@@ -311,7 +313,7 @@ class Outline(BaseModel):
             for index, section in enumerate(sections, start=1):
                 section._id = f"{prefix}{index}"
                 section._depth = depth
-                section._place = f"{place}sections[{index - 1}]"
+                section._place = place + section_place(index, section.title)
                 number(section.sections, f"{section._id}.", depth + 1, f"{section._place}.")
 
         number(self.sections, "", 1, "")

@@ -71,13 +71,15 @@ def section_query(section: Section) -> str:
 
 def _scopes(outline: Outline) -> Iterator[tuple[Section, list[tuple[str, str]]]]:
     """Each section with the (place, pattern) sources it may use: its own and its ancestors'."""
-    top = [(f"sources[{i}]", pattern) for i, pattern in enumerate(outline.sources)]
+    top = [(f"sources[{i}]", pattern) for i, pattern in enumerate(outline.sources, start=1)]
 
     def visit(
         sections: list[Section], inherited: list[tuple[str, str]]
     ) -> Iterator[tuple[Section, list[tuple[str, str]]]]:
         for section in sections:
-            own = [(f"{section.place}.sources[{i}]", p) for i, p in enumerate(section.sources)]
+            own = [
+                (f"{section.place}.sources[{i}]", p) for i, p in enumerate(section.sources, start=1)
+            ]
             scope = inherited + own
             yield section, scope
             yield from visit(section.sections, scope)

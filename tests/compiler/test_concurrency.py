@@ -133,7 +133,7 @@ def test_batch_isolates_an_invalid_outline(hybrid_env: pytest.MonkeyPatch, tmp_p
         app, ["batch", str(folder), "--out", str(tmp_path / "out")], catch_exceptions=False
     )
     assert result.exit_code == 2
-    assert "broken.yaml: sections[0].title: field required" in result.stderr
+    assert "broken.yaml: sections[1].title: field required" in result.stderr
     assert "2 written, 0 failed, 1 invalid" in result.stdout
     assert sorted(p.name for p in (tmp_path / "out").glob("*.md")) == [
         "report0.md",

@@ -121,7 +121,7 @@ def test_a_sql_error_names_the_query_and_calls_nothing(
     kpis.write_text(text, encoding="utf-8")
     result = build(str(kpis), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2, result.output
-    assert "sections[2].query" in result.stderr
+    assert 'sections[3] "Approval rate".query' in result.stderr
     assert openai_server.count == 0
 
 

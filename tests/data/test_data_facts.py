@@ -17,7 +17,7 @@ from reporting.outline.loader import parse_outline
 def result(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> QueryResult:
     return QueryResult(
         section_id="1",
-        place="sections[0].query",
+        place='sections[1] "Volume".query',
         sql="select …",
         engine="duckdb",
         columns=columns,

@@ -136,7 +136,7 @@ def test_yaml_values_of_another_type_are_read_as_the_declared_one() -> None:
     # YAML 1.1 reads an unquoted NO (Norway) as false: said so, not silently "false".
     found = problems({}, {"country": {"default": "SE", "choices": ["SE", False]}})
     assert found == [
-        "params.country.choices[1]: 'false' is not a str "
+        "params.country.choices[2]: 'false' is not a str "
         "(YAML reads yes/no/on/off as true/false: quote the value)"
     ]
     assert problems({}, {"n": {"type": "int", "default": True}}) == [

@@ -101,8 +101,8 @@ def test_a_query_cannot_write(postgres: PostgresServer) -> None:
     with pytest.raises(OutlineError) as caught:
         run(model, {})
     assert caught.value.problems == [
-        "sections[0].query: DECLARE CURSOR must not contain data-modifying statements in WITH",
-        "sections[1].query: cannot execute nextval() in a read-only transaction",
+        'sections[1] "S1".query: DECLARE CURSOR must not contain data-modifying statements in WITH',
+        'sections[2] "S2".query: cannot execute nextval() in a read-only transaction',
     ]
     # The failed query left the connection usable, and the rows where they were.
     model = outline({"incidents": {"url": postgres.url()}}, "select count(*) from incidents")
@@ -117,7 +117,7 @@ def test_a_sql_error_names_the_query(postgres: PostgresServer) -> None:
     )
     with pytest.raises(OutlineError) as caught:
         run(model, {})
-    assert caught.value.problems == ['sections[0].query: column "nope" does not exist']
+    assert caught.value.problems == ['sections[1] "S1".query: column "nope" does not exist']
 
 
 def test_a_wrong_password_is_never_shown(postgres: PostgresServer) -> None:

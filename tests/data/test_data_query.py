@@ -51,7 +51,7 @@ def outline(data: dict[str, Any], *sections: dict[str, Any]) -> Outline:
             "title": "Payments",
             "params": {"region": {"default": "EU"}, "quarter": {"default": "2026Q3"}},
             "data": data,
-            "sections": [{"title": f"Section {i}", **s} for i, s in enumerate(sections, 1)],
+            "sections": [{"title": f"S{i}", **s} for i, s in enumerate(sections, 1)],
         },
         "kpis.yaml",
     )
@@ -98,7 +98,7 @@ def test_a_csv_query_with_bound_parameters(folder: Path) -> None:
     results = run(folder, model)
     result = results.queries["1"]
     assert result.section_id == "1"
-    assert result.place == "sections[0].query"
+    assert result.place == 'sections[1] "S1".query'
     assert result.engine == "duckdb"
     assert result.sql == VOLUME.strip()
     assert result.columns == ("month", "authorizations", "p99_ms")
@@ -230,7 +230,7 @@ def test_duckdb_downloads_no_extension() -> None:
     model = outline({}, {"query": "select * from read_csv_auto('https://example.com/x.csv')"})
     found = problems(Path.cwd(), model)
     assert len(found) == 1
-    assert found[0].startswith("sections[0].query: ")
+    assert found[0].startswith('sections[1] "S1".query: ')
     assert "httpfs" in found[0]
 
 
@@ -248,8 +248,8 @@ def test_subsections_and_their_places(folder: Path) -> None:
     )
     results = run(folder, model, {})
     assert {k: v.place for k, v in results.queries.items()} == {
-        "1.1": "sections[0].sections[0].query",
-        "2": "sections[1].query",
+        "1.1": 'sections[1] "A".sections[1] "B".query',
+        "2": 'sections[2] "C".query',
     }
 
 
@@ -302,10 +302,10 @@ def test_a_query_cannot_write(folder: Path) -> None:
     )
     found = problems(folder, model)
     assert found[:2] == [
-        "sections[0].query: not a query: give one select (or with …) that returns rows",
-        "sections[1].query: not a query: give one select (or with …) that returns rows",
+        'sections[1] "S1".query: not a query: give one select (or with …) that returns rows',
+        'sections[2] "S2".query: not a query: give one select (or with …) that returns rows',
     ]
-    assert found[2].startswith("sections[2].query: ")
+    assert found[2].startswith('sections[3] "S3".query: ')
     with sqlite3.connect(path) as db:
         assert db.execute("select count(*) from incidents").fetchone() == (4,)
     db.close()
@@ -317,9 +317,9 @@ def test_a_query_cannot_write(folder: Path) -> None:
         {"query": "create table t as select 1"},
     )
     assert problems(folder, model) == [
-        "sections[0].query: a copy statement, not a query: give one select (or with …) "
+        'sections[1] "S1".query: a copy statement, not a query: give one select (or with …) '
         "that returns rows",
-        "sections[1].query: a create statement, not a query: give one select (or with …) "
+        'sections[2] "S2".query: a create statement, not a query: give one select (or with …) '
         "that returns rows",
     ]
     assert not target.exists()
@@ -367,9 +367,9 @@ def test_sql_errors_name_the_query_and_the_database_error(folder: Path) -> None:
         {"query": "select nope from incidents"},
     )
     found = problems(folder, model)
-    assert found[0] == 'sections[0].query: Parser Error: syntax error at or near "selec"'
-    assert found[1].startswith('sections[1].query: Binder Error: Referenced column "nope"')
-    assert found[2] == "sections[2].query: no such column: nope"
+    assert found[0] == 'sections[1] "S1".query: Parser Error: syntax error at or near "selec"'
+    assert found[1].startswith('sections[2] "S2".query: Binder Error: Referenced column "nope"')
+    assert found[2] == 'sections[3] "S3".query: no such column: nope'
     assert all("\n" not in problem for problem in found)
 
 
@@ -385,14 +385,14 @@ def test_columns_the_table_and_chart_name_must_be_returned(folder: Path) -> None
         {"query": "select month, month from payments"},
     )
     assert problems(folder, model) == [
-        "sections[0].table.columns: no column 'volume' in the query's result "
+        "sections[1] \"S1\".table.columns: no column 'volume' in the query's result "
         "(it returns month, authorizations, p99_ms)",
-        "sections[0].chart.x: no column 'monthh' in the query's result "
+        "sections[1] \"S1\".chart.x: no column 'monthh' in the query's result "
         "(it returns month, authorizations, p99_ms)",
-        "sections[0].chart.y: no column 'p99' in the query's result "
+        "sections[1] \"S1\".chart.y: no column 'p99' in the query's result "
         "(it returns month, authorizations, p99_ms)",
-        "sections[1].chart.y: the column 'region' is not numeric (it holds 'EU')",
-        "sections[2].query: returns the column 'month' twice; name each column once (as …)",
+        "sections[2] \"S2\".chart.y: the column 'region' is not numeric (it holds 'EU')",
+        "sections[3] \"S3\".query: returns the column 'month' twice; name each column once (as …)",
     ]
 
 
@@ -404,8 +404,9 @@ def test_no_rows(folder: Path) -> None:
         {"query": empty, "allow_empty": True, "chart": {"x": "month", "y": "p99"}},
     )
     assert problems(folder, model) == [
-        "sections[0].query: returned no rows; add `allow_empty: true` to show 'No data.'",
-        "sections[1].chart.y: no column 'p99' in the query's result (it returns month, p99_ms)",
+        "sections[1] \"S1\".query: returned no rows; add `allow_empty: true` to show 'No data.'",
+        "sections[2] \"S2\".chart.y: no column 'p99' in the query's result "
+        "(it returns month, p99_ms)",
     ]
     model = outline({"payments": "data/payments.csv"}, {"query": empty, "allow_empty": True})
     result = run(folder, model).queries["1"]
@@ -420,7 +421,7 @@ def test_too_many_rows(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         {"query": "select * from payments limit 4"},
     )
     assert problems(folder, model) == [
-        "sections[0].query: returns more than 4 rows; aggregate in the query "
+        'sections[1] "S1".query: returns more than 4 rows; aggregate in the query '
         "(group by, limit): a report shows a summary"
     ]
 
@@ -440,11 +441,11 @@ def test_parameters_statements_and_kinds(folder: Path) -> None:
         {"query": "select * from incidents, tickets"},
     )
     assert problems(folder, model) == [
-        "sections[0].query: $regoin is not a parameter (the outline declares region, quarter)",
-        "sections[1].query: holds 2 statements; give one query",
-        "sections[2].query: reads payments (a file) and incidents (a database); "
+        'sections[1] "S1".query: $regoin is not a parameter (the outline declares region, quarter)',
+        'sections[2] "S2".query: holds 2 statements; give one query',
+        'sections[3] "S3".query: reads payments (a file) and incidents (a database); '
         "one query reads one kind",
-        "sections[3].query: reads incidents and tickets from different databases; "
+        'sections[4] "S4".query: reads incidents and tickets from different databases; '
         "one query reads one database",
     ]
 
@@ -499,9 +500,9 @@ def test_every_problem_at_once_entries_first(folder: Path) -> None:
     found = problems(folder, model)
     assert [problem.split(":")[0] for problem in found] == [
         "data.gone",
-        "sections[0].query",
-        "sections[1].query",
-        "sections[2].table.columns",
+        'sections[1] "S1".query',
+        'sections[2] "S2".query',
+        'sections[3] "S3".table.columns',
     ]
 
 
@@ -523,7 +524,7 @@ def test_a_bad_row_is_the_files_problem_when_the_file_is_loaded(folder: Path) ->
     one = outline({"bad": "data/bad.csv"}, {"query": "select sum(n) as n from bad"})
     found = problems(folder, one)
     assert len(found) == 1
-    assert found[0].startswith("sections[0].query: ")
+    assert found[0].startswith('sections[1] "S1".query: ')
     two = outline(
         {"bad": "data/bad.csv"},
         {"query": "select sum(n) as n from bad"},

@@ -156,13 +156,14 @@ sections:
     error = load_error(path)
     problems = error.problems
     assert len(problems) == 5
-    assert "sections[1].title: field required" in problems
+    # Sections count from 1, as people count them, and show their title when they have one.
+    assert "sections[2].title: field required" in problems
     assert any(
-        p.startswith("sections[1].pointz: unknown key (did you mean 'points'?)") for p in problems
+        p.startswith("sections[2].pointz: unknown key (did you mean 'points'?)") for p in problems
     )
-    assert any(p.startswith("sections[2].points: ") and "list" in p for p in problems)
-    assert any(p.startswith("sections[2].words: ") and "20" in p for p in problems)
-    assert any(p.startswith("sections[2].type: ") and "'intro'" in p for p in problems)
+    assert any(p.startswith('sections[3] "Broken".points: ') and "list" in p for p in problems)
+    assert any(p.startswith('sections[3] "Broken".words: ') and "20" in p for p in problems)
+    assert any(p.startswith('sections[3] "Broken".type: ') and "'intro'" in p for p in problems)
     # The message has one `file: place: message` line per problem.
     assert str(error).splitlines() == [f"{path}: {p}" for p in problems]
     assert error.path == str(path)
@@ -176,24 +177,56 @@ def test_unknown_key_lists_allowed_keys_for_its_level(tmp_path: Path) -> None:
     top, nested = sorted(problems, key=len)
     assert top.startswith("titel: unknown key (did you mean 'title'?)")
     assert "author" in top and "brief" not in top
-    assert nested.startswith("sections[0].wordz: unknown key (did you mean 'words'?)")
+    assert nested.startswith("sections[1] \"A\".wordz: unknown key (did you mean 'words'?)")
     assert "brief" in nested and "author" not in nested
 
 
 def test_unknown_key_without_close_match_has_no_suggestion(tmp_path: Path) -> None:
     path = write(tmp_path, "title: T\nsections:\n  - title: A\n    zzzzzz: 1\n")
     [problem] = load_error(path).problems
-    assert problem.startswith("sections[0].zzzzzz: unknown key; allowed keys: ")
+    assert problem.startswith('sections[1] "A".zzzzzz: unknown key; allowed keys: ')
     assert "did you mean" not in problem
 
 
-def test_deep_places_are_named(tmp_path: Path) -> None:
+def test_deep_places_are_numbered_from_1_and_titled(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "title: T\nsections:\n  - title: A\n    sections:\n      - title: B\n        words: 3\n",
+        """\
+title: T
+sources: [a.md, 7]
+sections:
+  - title: A
+  - title: "  Timeline\\n of  the year  "
+    sections:
+      - title: B
+      - title: 'He said "no"'
+        sections:
+          - title: C
+            points: [fine, [not, text]]
+  - title: An overly long title that goes on and on well past what a place should hold
+    words: 3
+""",
     )
-    [problem] = load_error(path).problems
-    assert problem.startswith("sections[0].sections[0].words: ")
+    assert load_error(path).problems == [
+        "sources[2]: input should be a valid string",
+        'sections[2] "Timeline of the year".sections[2] "He said \\"no\\"".sections[1] "C"'
+        ".points[2]: input should be a valid string",
+        'sections[3] "An overly long title that goes on and on well past what a p…"'
+        ".words: input should be greater than or equal to 20",
+    ]
+
+
+def test_a_section_knows_its_place_as_errors_name_it() -> None:
+    data = {
+        "title": "T",
+        "sections": [{"title": "A"}, {"title": "B", "sections": [{"title": "C"}]}],
+    }
+    outline = parse_outline(data, "x")
+    assert [s.place for s in outline.walk()] == [
+        'sections[1] "A"',
+        'sections[2] "B"',
+        'sections[2] "B".sections[1] "C"',
+    ]
 
 
 @pytest.mark.parametrize(

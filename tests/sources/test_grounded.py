@@ -199,7 +199,9 @@ def test_source_outside_the_outline_folder_is_refused_unless_allowed(
     )
     code, stderr = _build(outline, tmp_path / "out")
     assert code == 2
-    assert f"{outline}: sections[0].sources[0]: source {tmp_path / 'shared.md'}" in stderr
+    assert (
+        f'{outline}: sections[1] "Timeline".sources[1]: source {tmp_path / "shared.md"}' in stderr
+    )
     assert "--allow-outside" in stderr
     assert report_files(tmp_path / "out") == []
     assert sum(server.count for server in citing) == 0
@@ -222,10 +224,10 @@ def test_every_source_problem_is_listed_with_its_place(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[0] == "error: the outline has 4 problems; nothing was generated"
     assert [line.split(": ")[1] for line in lines[1:]] == [
-        "sources[0]",
-        "sections[0].sources[0]",
-        "sections[0].sources[1]",
-        "sections[1].sources[0]",
+        "sources[1]",
+        'sections[1] "A".sources[1]',
+        'sections[1] "A".sources[2]',
+        'sections[2] "B".sources[1]',
     ]
     assert "no such file" in lines[1] and "not UTF-8" in lines[2]
     assert "matches no file" in lines[3] and "unsupported file type" in lines[4]
@@ -237,7 +239,7 @@ def test_an_empty_source_entry_is_an_outline_error(tmp_path: Path) -> None:
     outline.write_text("title: T\nsections:\n  - title: A\n    sources: ['']\n")
     result = runner.invoke(app, ["plan", str(outline)], catch_exceptions=False)
     assert result.exit_code == 2
-    assert f"{outline}: sections[0].sources[0]: string should have at least 1" in result.stderr
+    assert f'{outline}: sections[1] "A".sources[1]: string should have at least 1' in result.stderr
 
 
 def test_plan_shows_the_adaptive_scores(grounded: Path, hybrid_env: pytest.MonkeyPatch) -> None:
@@ -311,7 +313,7 @@ def test_batch_builds_grounded_outlines(
         app, ["batch", str(grounded), "--out", str(tmp_path / "out2")], catch_exceptions=False
     )
     assert result.exit_code == 2
-    assert "sections[1].sources[0]" in result.stdout + result.stderr
+    assert 'sections[2] "Customer Impact".sources[1]' in result.stdout + result.stderr
 
 
 def test_source_problems_come_before_the_provider_check(
@@ -323,7 +325,7 @@ def test_source_problems_come_before_the_provider_check(
     outline.write_text("title: T\nsections:\n  - title: A\n    sources: [gone.md]\n")
     code, stderr = _build(outline, tmp_path / "out")
     assert code == 2
-    assert f"{outline}: sections[0].sources[0]: source" in stderr and "no such file" in stderr
+    assert f'{outline}: sections[1] "A".sources[1]: source' in stderr and "no such file" in stderr
     assert "secondary provider" not in stderr
 
 
