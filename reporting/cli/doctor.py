@@ -40,7 +40,14 @@ def doctor() -> None:
                 "verdict: a build cannot run: the secondary provider is unavailable", markup=False
             )
             raise typer.Exit(2)
-        if not primary.ok:
+        missing = None if primary.ok else provider(primary.name).missing_setting(settings)
+        if missing:
+            out.print(
+                f"verdict: a build can run; with no primary ({missing} is not set) every "
+                "step is planned on the secondary (NO_PRIMARY)",
+                markup=False,
+            )
+        elif not primary.ok:
             out.print(
                 "verdict: a build can run; every primary step goes to the secondary (UNAVAILABLE)",
                 markup=False,

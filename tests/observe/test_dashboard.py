@@ -360,6 +360,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "baseline",
         "saving",
         "saving_share",
+        "cloud_primary_runs",
         "quality",
         "runs",
     ]
@@ -380,6 +381,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "saving",
         "quality_passed",
         "manifest",
+        "cloud_primary",
     ]
 
 
