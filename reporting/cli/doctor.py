@@ -43,8 +43,8 @@ def doctor() -> None:
         missing = None if primary.ok else provider(primary.name).missing_setting(settings)
         if missing:
             out.print(
-                f"verdict: a build can run; with no primary ({missing} is not set) every "
-                "step is planned on the secondary (NO_PRIMARY)",
+                f"verdict: a build can run on the secondary alone; no primary is configured "
+                f"({missing} is not set), so its steps are planned there (NO_PRIMARY)",
                 markup=False,
             )
         elif not primary.ok:

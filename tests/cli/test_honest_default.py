@@ -245,3 +245,20 @@ def test_plan_and_dashboard_agree_on_the_saving(
         assert re.search(r"all-cloud \(saving \$\d\.\d{4}\)", plan_text)
         assert "of the baseline" in page and "nothing to save against" not in page
         assert stats["cloud_primary_runs"] == 1 and stats["saving"] > 0
+
+
+@pytest.mark.usefixtures("embedded_fake")
+def test_batch_says_once_that_the_demonstration_model_wrote(
+    outline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _shipped_env(monkeypatch)
+    folder = tmp_path / "outlines"
+    folder.mkdir()
+    for name in ("one", "two"):
+        (folder / f"{name}.yaml").write_text(OUTLINE, encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(folder), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "2 written, 0 failed, 0 invalid" in result.stdout
+    assert result.stderr.count(TERMINAL_NOTE) == 1  # two reports, one line
+    for name in ("one", "two"):
+        assert NOTE in (tmp_path / "out" / f"{name}.md").read_text(encoding="utf-8")
