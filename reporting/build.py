@@ -57,6 +57,8 @@ class BuildSummary:
     max_cloud_calls: int
     fallbacks: int
     duration_s: float  # rounded to the millisecond, as in the manifest
+    no_primary: str | None = None  # the setting a missing primary lacks (OPENAI_API_KEY)
+    demonstration_model: str | None = None  # a demonstration model wrote some of the text
     sections: int = 0
     sections_passing: int = 0  # sections whose final text passes every check
     repairs: int = 0
@@ -86,6 +88,8 @@ class BuildResult:
             max_cloud_calls=report.plan.max_cloud_calls,
             fallbacks=sum(report.metrics.fallbacks.values()),
             duration_s=round((report.finished_at - report.started_at).total_seconds(), 3),
+            no_primary=report.plan.primary_missing,
+            demonstration_model=self.record["demonstration_model"],
             sections=quality["sections"],
             sections_passing=quality["sections_passing"],
             repairs=quality["repairs"],
@@ -415,7 +419,14 @@ def report_markdown(
         sections,
         references=report.citations.references(),
         provenance=provenance(report) if settings.provenance_appendix else None,
+        note=demonstration_note(report, settings),
     )
+
+
+def demonstration_note(report: CompiledReport, settings: Settings) -> str | None:
+    """The reader's warning when a demonstration model wrote any text (unless DEMO_NOTE=false)."""
+    model = report.demonstration_model(settings) if settings.demo_note else None
+    return f"Draft written by the {model} demonstration model." if model else None
 
 
 def provenance(report: CompiledReport) -> list[ProvenanceEntry]:

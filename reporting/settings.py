@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     provenance_appendix: bool = Field(
         False, description="Append who wrote each section and the sources it drew on."
     )
+    demo_note: bool = Field(
+        True, description="Say under the byline when the SmolLM2-135M demonstration model wrote."
+    )
     primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
     secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
     report_cache_dir: Path | None = Field(

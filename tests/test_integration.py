@@ -154,7 +154,7 @@ def test_missing_model_on_ollama_names_the_pull(
     assert "ollama pull qwen3:32b" in stderr
 
 
-def test_primary_without_key_is_routed_around_from_the_start(
+def test_primary_without_key_is_planned_around_from_the_start(
     hybrid_env: pytest.MonkeyPatch,
     outline_file: Path,
     tmp_path: Path,
@@ -162,14 +162,25 @@ def test_primary_without_key_is_routed_around_from_the_start(
     ollama_server: OllamaServer,
 ) -> None:
     hybrid_env.delenv("OPENAI_API_KEY")
-    code, _, stderr = _build(outline_file, tmp_path / "out")
+    code, stdout, stderr = _build(outline_file, tmp_path / "out")
     assert code == 0, stderr
     assert openai_server.count == 0
-    assert stderr.count("Event=FALLBACK | Reason=UNAVAILABLE | Provider=OPENAI") == 1
+    # No primary was configured: its steps are planned on the secondary, none falls back.
+    assert "Event=FALLBACK" not in stderr
+    assert stderr.count("Event=NO_PRIMARY | Provider=OPENAI | Missing=OPENAI_API_KEY") == 1
     manifest = read_manifest(tmp_path / "out")
     assert ollama_server.count == len(manifest["calls"])
-    rerouted = [c for c in manifest["calls"] if c["reason"] == "UNAVAILABLE"]
-    assert rerouted and all(c["fallback"] == "UNAVAILABLE" for c in rerouted)
+    planned = [c for c in manifest["calls"] if c["reason"] == "NO_PRIMARY"]
+    assert len(planned) == 15  # every step the matrix gives the primary, the abstract included
+    assert all(c["fallback"] is None and c["role"] == "secondary" for c in planned)
+    metrics = manifest["metrics"]
+    assert metrics["fallbacks"] == {}
+    assert metrics["baseline_usd"] == metrics["saving_usd"] == 0  # never a cloud option
+    assert "no cloud primary (OPENAI_API_KEY unset)" in stdout
+    assert "fallbacks" not in stdout
+    assert manifest["demonstration_model"] is None  # Ollama wrote it: no demonstration note
+    assert "demonstration model" not in stdout + stderr
+    assert "demonstration" not in (tmp_path / "out" / "fleet.md").read_text(encoding="utf-8")
 
 
 def test_secondary_dying_mid_report_exits_1_and_writes_nothing(

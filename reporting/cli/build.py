@@ -86,14 +86,13 @@ def build(
         summary = result.summary
         out.print(
             f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
-            f"{summary.steps} steps ({summary.cache_hits} from cache), "
-            f"{summary.cloud_calls} cloud calls of "
-            f"{summary.max_cloud_calls} allowed, {summary.fallbacks} fallbacks, "
-            f"{summary.duration_s:.1f} s",
+            f"{summary_line(summary)}",
             markup=False,
         )
         if summary.checked:
             out.print(quality_line(summary), markup=False)
+        if summary.demonstration_model:
+            err.print(demonstration_line(summary.demonstration_model), markup=False)
         if settings.quality_gate == "strict" and not summary.quality_passed:
             err.print(
                 f'QUALITY_GATE=strict: a final text fails its checks; see "quality" in '
@@ -101,6 +100,26 @@ def build(
                 markup=False,
             )
             raise typer.Exit(QualityFailed.exit_code)
+
+
+def summary_line(summary: BuildSummary) -> str:
+    """`34 steps (0 from cache), 3 cloud calls of 15 allowed, 1 fallbacks, 12.3 s`."""
+    steps = f"{summary.steps} steps ({summary.cache_hits} from cache)"
+    if summary.no_primary:
+        # Nothing fell back: every step was planned on the secondary, so no count to show.
+        return f"{steps}, no cloud primary ({summary.no_primary} unset), {summary.duration_s:.1f} s"
+    return (
+        f"{steps}, {summary.cloud_calls} cloud calls of {summary.max_cloud_calls} allowed, "
+        f"{summary.fallbacks} fallbacks, {summary.duration_s:.1f} s"
+    )
+
+
+def demonstration_line(model: str) -> str:
+    """The one line saying a demonstration model wrote the text, and what to do instead."""
+    return (
+        f"note: the text was written by the {model} demonstration model; "
+        "configure Ollama or OpenAI for real reports (README)"
+    )
 
 
 def quality_line(summary: BuildSummary) -> str:
@@ -344,6 +363,9 @@ def report_outcomes(outcomes: list[BatchOutcome], by_stem: bool, settings: Setti
         f"{counts['ok']} written, {counts['failed']} failed, {counts['invalid']} invalid",
         markup=False,
     )
+    written = {o.summary.demonstration_model for o in outcomes if o.summary}
+    for model in sorted(model for model in written if model):  # once per batch, not per report
+        err.print(demonstration_line(model), markup=False)
     code = batch_exit_code(outcomes)
     flagged = [o for o in outcomes if o.summary and not o.summary.quality_passed]
     if flagged and settings.quality_gate == "strict":

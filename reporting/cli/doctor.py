@@ -40,7 +40,14 @@ def doctor() -> None:
                 "verdict: a build cannot run: the secondary provider is unavailable", markup=False
             )
             raise typer.Exit(2)
-        if not primary.ok:
+        missing = None if primary.ok else provider(primary.name).missing_setting(settings)
+        if missing:
+            out.print(
+                f"verdict: a build can run on the secondary alone; no primary is configured "
+                f"({missing} is not set), so its steps are planned there (NO_PRIMARY)",
+                markup=False,
+            )
+        elif not primary.ok:
             out.print(
                 "verdict: a build can run; every primary step goes to the secondary (UNAVAILABLE)",
                 markup=False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -20,6 +20,10 @@ from reporting.cli.common import (
     settings_or_exit,
 )
 from reporting.settings import Settings
+
+if TYPE_CHECKING:
+    from reporting.compiler.estimate import Estimate
+    from reporting.routing.plan import Plan
 
 
 def plan(
@@ -96,14 +100,7 @@ def plan(
                 f"${call.cost_usd:.4f}",
             )
         out.print(table)
-        total = estimate.projected
-        out.print(
-            f"cloud calls: {estimate.cloud_calls} planned of {estimate.max_cloud_calls} "
-            f"allowed (MAX_CLOUD_CALLS); projected tokens {total.input_tokens} in, "
-            f"{total.output_tokens} out; cost ${total.cost_usd:.4f} vs "
-            f"${total.baseline_usd:.4f} all-cloud (saving ${total.saving_usd:.4f})",
-            markup=False,
-        )
+        out.print(cost_line(estimate, the_plan), markup=False)
         out.print(
             gate_line(settings, estimate.max_cloud_calls - estimate.cloud_calls), markup=False
         )
@@ -111,6 +108,20 @@ def plan(
             out.print(shared_budget_line(shared, estimate.cloud_calls), markup=False)
         if inputs.data.queries:
             out.print(changes.line(), markup=False)
+
+
+def cost_line(estimate: Estimate, the_plan: Plan) -> str:
+    """Cloud calls, tokens and cost; a saving only when there is a cloud primary to compare."""
+    total = estimate.projected
+    line = (
+        f"cloud calls: {estimate.cloud_calls} planned of {estimate.max_cloud_calls} "
+        f"allowed (MAX_CLOUD_CALLS); projected tokens {total.input_tokens} in, "
+        f"{total.output_tokens} out; cost ${total.cost_usd:.4f}"
+    )
+    if the_plan.baseline_provider is not None:
+        return f"{line} vs ${total.baseline_usd:.4f} all-cloud (saving ${total.saving_usd:.4f})"
+    why = f"{the_plan.primary_missing} is not set" if the_plan.primary_missing else "it is local"
+    return f"{line}; no cloud primary ({why}): no all-cloud baseline, no saving"
 
 
 def shared_budget_state(settings: Settings) -> dict[str, Any] | None:

@@ -87,8 +87,7 @@ def _print_stats(s: StatsSummary) -> None:
         f"limit {per.limit})\n"
         f"local share: {share.calls:.0%} of calls, "
         f"{share.output_tokens:.0%} of output tokens\n"
-        f"cost ${s.cost:.4f}, all-cloud baseline ${s.baseline:.4f}, "
-        f"saving ${s.saving:.4f} ({s.saving_share:.0%})\n"
+        f"{cost_text(s)}\n"
         f"fallbacks: {_counts(s.fallbacks) or 'none'}",
         markup=False,
     )
@@ -101,6 +100,16 @@ def _print_stats(s: StatsSummary) -> None:
                 row.provider, row.phase, str(row.calls), f"{row.p50_s:.2f}", f"{row.p95_s:.2f}"
             )
         out.print(table)
+
+
+def cost_text(s: StatsSummary) -> str:
+    """Cost and saving; no saving when no run had a cloud primary to save against."""
+    if not s.cloud_primary_runs:
+        return f"cost ${s.cost:.4f}; no run had a cloud primary: no all-cloud baseline, no saving"
+    return (
+        f"cost ${s.cost:.4f}, all-cloud baseline ${s.baseline:.4f}, "
+        f"saving ${s.saving:.4f} ({s.saving_share:.0%})"
+    )
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -36,7 +36,7 @@ class EstimatedCall:
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    baseline_usd: float  # what the primary would charge, 0.0 when the primary is local
+    baseline_usd: float  # what the primary would charge; 0.0 with no cloud primary
 
     def to_json(self) -> dict[str, Any]:
         """The step's plan keys, then the projection (the keys `report plan --json` prints)."""
@@ -130,8 +130,8 @@ def project_plan(
 ) -> Estimate:
     """The plan with projected tokens and cost per step and in total."""
     prices = PriceTable(settings)
-    primary = plan.providers[Role.PRIMARY]
-    baseline_price = prices.price(primary.name, primary.model) if primary.is_cloud else None
+    primary = plan.baseline_provider  # none: no cloud primary, so no baseline and no saving
+    baseline_price = prices.price(primary.name, primary.model) if primary else None
     sections: dict[str, Section] = {s.id: s for s in outline.walk()}
     calls: list[EstimatedCall] = []
     messages = _step_messages(outline, grounding)

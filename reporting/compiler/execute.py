@@ -27,6 +27,7 @@ from reporting.quality.figures import Figure
 from reporting.quality.given import Given, NamedText, outline_dates
 from reporting.routing.plan import Plan
 from reporting.routing.roles import ProviderSpec, Reason, Role
+from reporting.settings import Settings
 from reporting.sources.citations import CitationRegistry, attribute, check_citations
 from reporting.sources.grounding import Grounding
 
@@ -52,6 +53,14 @@ class CompiledReport:
     def body(self, section_id: str) -> str:
         """The refined text of a section, its citations numbered across the whole report."""
         return self.bodies[section_id]
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        """The demonstration model that wrote any of the kept texts, None when none did."""
+        for result in self.results:
+            name = result.provider.kind.demonstration_model(settings)
+            if name is not None:
+                return name
+        return None
 
     def written_by(self, section_id: str) -> list[StepResult]:
         """The results of a section's DRAFT, EXPAND and REFINE, in that order."""
@@ -231,15 +240,26 @@ def _check_across_sections(plan: Plan, outline: Outline, results: dict[int, Step
 
 
 def _log_unavailable(plan: Plan) -> None:
-    """Say once that an unavailable primary is routed around from the start."""
+    """Say once that an unavailable primary is routed around, or that there is no primary."""
+    primary, secondary = plan.providers[Role.PRIMARY].label, plan.providers[Role.SECONDARY].label
     rerouted = [step for step in plan.steps if step.reason is Reason.UNAVAILABLE]
     if rerouted:
         hybrid(
             Event="FALLBACK",
             Reason="UNAVAILABLE",
-            Provider=plan.providers[Role.PRIMARY].label,
-            To=plan.providers[Role.SECONDARY].label,
+            Provider=primary,
+            To=secondary,
             Steps=len(rerouted),
+        )
+    # Not a fallback: with no primary configured, these steps were planned on the secondary.
+    planned = [step for step in plan.steps if step.reason is Reason.NO_PRIMARY]
+    if planned:
+        hybrid(
+            Event="NO_PRIMARY",
+            Provider=primary,
+            Missing=plan.primary_missing,
+            To=secondary,
+            Steps=len(planned),
         )
 
 

@@ -352,6 +352,8 @@ def cost_chart(
         tooltip = (
             f"{title} — {day}: cost {money(cost)}, all-cloud {money(baseline)}, "
             f"saving {money(baseline - cost)}"
+            if run.cloud_primary
+            else f"{title} — {day}: cost {money(cost)}, no cloud primary"
         )
         saving_top = y_of(max(baseline, cost))
         bars.append(
@@ -540,9 +542,10 @@ def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
                 over_limit=limit is not None and run.cloud_calls > limit,
                 fallbacks=run.fallbacks,
                 cost=money(float(run.cost), places),
-                baseline=money(float(run.baseline), places),
-                saving=money(float(run.saving), places),
-                negative=float(run.saving) < 0,
+                # A run with no cloud primary has no baseline to save against: a dash, not $0.
+                baseline=money(float(run.baseline), places) if run.cloud_primary else "—",
+                saving=money(float(run.saving), places) if run.cloud_primary else "—",
+                negative=run.cloud_primary and float(run.saving) < 0,
                 checks=(
                     "—"
                     if run.quality_passed is None
@@ -595,6 +598,7 @@ def context(
         "baseline": money(stats.baseline),
         "saving": money(stats.saving),
         "saving_share": percent(stats.saving_share),
+        "cloud_primary": stats.cloud_primary_runs > 0,
         "phases": phase_chart(stats.phase_share),
         "costs": cost_chart(runs, zone),
         "fallbacks": fallback_bars(stats.fallbacks, stats.calls),

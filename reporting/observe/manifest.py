@@ -15,7 +15,6 @@ from reporting.observe.quality import quality_record
 from reporting.quality.checks import CheckResult
 from reporting.routing.pricing import Price, PriceTable
 from reporting.routing.records import providers_record, step_record
-from reporting.routing.roles import Role
 from reporting.version import __version__
 
 if TYPE_CHECKING:
@@ -265,8 +264,9 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The whole run record; no secret is in it (the settings snapshot removes them)."""
     prices = PriceTable(settings)
-    primary = report.plan.providers[Role.PRIMARY]
-    baseline_price = prices.price(primary.name, primary.model) if primary.is_cloud else None
+    # No baseline, so no saving, when there was never a cloud primary to pay.
+    primary = report.plan.baseline_provider
+    baseline_price = prices.price(primary.name, primary.model) if primary else None
     calls = [call_record(result, prices, baseline_price) for result in report.results]
     unpriced = sorted(
         {
@@ -307,6 +307,7 @@ def build_manifest(
         "duration_s": round((report.finished_at - report.started_at).total_seconds(), 3),
         "settings": settings.snapshot(),
         "providers": providers_record(report.plan.providers),
+        "demonstration_model": report.demonstration_model(settings),
         "outputs": outputs,
         "sources": sources_record(report),
         "data": data_record(data or DataResults()),

@@ -146,6 +146,7 @@ class RunSummary:
     saving: float
     quality_passed: bool | None  # every final text passed its checks; None when not checked
     manifest: str  # the manifest file it was read from
+    cloud_primary: bool = True  # it had a cloud primary: else no baseline and no saving
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class StatsSummary:
     baseline: float
     saving: float
     saving_share: float
+    cloud_primary_runs: int  # runs with a cloud primary: the baseline and saving are theirs
     quality: QualityStats
     runs: list[RunSummary]  # in start order
 
@@ -281,6 +283,14 @@ def _share(part: float, whole: float) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def had_cloud_primary(manifest: dict[str, Any]) -> bool:
+    """Whether the run had a cloud primary to save against (NO_PRIMARY: none was configured)."""
+    primary = manifest.get("providers", {}).get("primary", {})
+    return bool(primary.get("cloud", True)) and all(
+        call.get("reason") != "NO_PRIMARY" for call in manifest["calls"]
+    )
+
+
 def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
     """The whole picture over many runs."""
     calls = [call for m in manifests for call in m["calls"]]
@@ -359,6 +369,7 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
         baseline=round(baseline, 6),
         saving=round(baseline - cost, 6),
         saving_share=_share(baseline - cost, baseline),
+        cloud_primary_runs=sum(1 for m in manifests if had_cloud_primary(m)),
         quality=quality_stats(manifests),
         runs=[
             RunSummary(
@@ -374,6 +385,7 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
                 saving=m["metrics"].get("saving_usd", 0.0),
                 quality_passed=bool(_quality(m)["passed"]) if is_checked(m) else None,
                 manifest=m["_path"],
+                cloud_primary=had_cloud_primary(m),
             )
             for m in manifests
         ],

@@ -72,3 +72,11 @@ class Provider(Protocol):
     def max_concurrency(self, configured: int) -> int:
         """Calls it may have in flight, given the limit the settings set for its role."""
         ...
+
+    def missing_setting(self, settings: Settings) -> str | None:
+        """The setting it needs and the settings lack (OPENAI_API_KEY), None when it has all."""
+        ...
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        """The name of the demonstration model it runs with these settings, None for a real one."""
+        ...

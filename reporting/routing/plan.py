@@ -59,6 +59,14 @@ class Plan:
     available: Mapping[Role, bool] = field(
         default_factory=lambda: {Role.PRIMARY: True, Role.SECONDARY: True}
     )
+    # The setting an unreachable primary lacks (OPENAI_API_KEY): there was no primary at all.
+    primary_missing: str | None = None
+
+    @property
+    def baseline_provider(self) -> ProviderSpec | None:
+        """The cloud primary a saving is measured against; None when there was never one."""
+        primary = self.providers[Role.PRIMARY]
+        return primary if primary.is_cloud and self.primary_missing is None else None
 
     @property
     def cloud_calls(self) -> int:
@@ -131,6 +139,10 @@ def make_plan(
     decisions = [
         _decide(phase, section, settings, relevance, overrides) for phase, section in wanted
     ]
+    # A primary that was never configured is no fallback: its steps are planned on the secondary.
+    missing = None
+    if not available.get(Role.PRIMARY, True):
+        missing = specs[Role.PRIMARY].kind.missing_setting(settings)
     # The abstract's call is allocated before any section's, so sections cannot starve it.
     order = [len(wanted) - 1, *range(len(wanted) - 1)]
     budget = settings.max_cloud_calls
@@ -138,7 +150,10 @@ def make_plan(
     for index in order:
         decision = decisions[index]
         role, reason, rule = decision.role, decision.reason, decision.rule
-        if not available.get(role, True):
+        if role is Role.PRIMARY and missing is not None:
+            role, reason = role.other, Reason.NO_PRIMARY
+            rule = f"{missing} unset → {role.value}"
+        elif not available.get(role, True):
             role, reason = role.other, Reason.UNAVAILABLE
             rule = f"{decision.role.value} unavailable → {role.value}"
         if specs[role].is_cloud:
@@ -181,4 +196,5 @@ def make_plan(
         providers=specs,
         max_cloud_calls=settings.max_cloud_calls,
         available=dict(available),
+        primary_missing=missing,
     )

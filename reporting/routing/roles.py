@@ -32,6 +32,7 @@ class Reason(Enum):
     ABSTRACT_POLICY = "ABSTRACT_POLICY"  # the abstract rule
     COST_LIMIT = "COST_LIMIT"  # MAX_CLOUD_CALLS leaves no call for this step
     UNAVAILABLE = "UNAVAILABLE"  # preflight found the planned provider unusable
+    NO_PRIMARY = "NO_PRIMARY"  # no primary is configured (no key): the secondary, as planned
     COMPARE = "COMPARE"  # one side of a `report compare` pair
     JUDGE = "JUDGE"  # the primary judging a `report compare` pair
 

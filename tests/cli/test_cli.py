@@ -34,7 +34,12 @@ def test_plan_prints_every_step_and_sends_nothing(outline_file: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "cloud calls: 0 planned of 15 allowed" in result.stdout
-    assert "UNAVAILABLE" in result.stdout
+    assert "NO_PRIMARY" in result.stdout and "UNAVAILABLE" not in result.stdout
+    # No cloud primary: no all-cloud baseline and no saving to show.
+    assert "no cloud primary (OPENAI_API_KEY is not set): no all-cloud baseline, no saving" in (
+        " ".join(result.stdout.split())
+    )
+    assert "saving $" not in result.stdout
     assert result.stdout.count("ABSTRACT") == 1
 
 
@@ -59,7 +64,11 @@ def test_build_offline_with_the_embedded_model(
     markdown = (tmp_path / "out" / "tiny.md").read_text(encoding="utf-8")
     assert markdown.startswith("# Tiny Report\n")
     assert "## 1 Introduction" in markdown
-    assert "Event=FALLBACK | Reason=UNAVAILABLE | Provider=OPENAI" in result.stderr
+    assert "Event=NO_PRIMARY | Provider=OPENAI" in result.stderr
+    assert "Event=FALLBACK" not in result.stderr
+    assert manifest["demonstration_model"] == "SmolLM2-135M"
+    assert "> *Draft written by the SmolLM2-135M demonstration model.*" in markdown
+    assert result.stderr.count("note: the text was written by the SmolLM2-135M") == 1
 
 
 def test_version() -> None:

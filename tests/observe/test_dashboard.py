@@ -360,6 +360,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "baseline",
         "saving",
         "saving_share",
+        "cloud_primary_runs",
         "quality",
         "runs",
     ]
@@ -380,6 +381,7 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "saving",
         "quality_passed",
         "manifest",
+        "cloud_primary",
     ]
 
 
@@ -480,6 +482,55 @@ def test_dashboard_single_run() -> None:
     assert page.count('<g class="run">') == 1
     assert "9 Mar 2026</strong> · 1 report<" in page
     assert "no run over its limit" in page
+
+
+def no_primary_run() -> dict[str, Any]:
+    """A run built with no cloud primary configured: every step on the secondary, as planned."""
+    calls = [call(phase, "secondary", "ollama") for phase in ("DRAFT", "EXPAND", "ABSTRACT")]
+    for record in calls:
+        record.update(reason="NO_PRIMARY", rule="OPENAI_API_KEY unset → secondary")
+    run = manifest(
+        "local",
+        "Local only",
+        "2026-03-12T10:00:00+00:00",
+        calls,
+        cloud_calls=0,
+        max_cloud_calls=15,
+        cost=0.0,
+        baseline=0.0,
+    )
+    return run | {"_path": "local.run.json"}
+
+
+def test_dashboard_shows_no_saving_when_no_run_had_a_cloud_primary() -> None:
+    """Never a cloud option: no baseline, no saving, no fallback; the same as `report plan`."""
+    stats = aggregate([no_primary_run()])
+    assert (stats.cloud_primary_runs, stats.fallbacks) == (0, {})
+    assert stats.runs[0].cloud_primary is False
+    page = re.sub(r"\s+", " ", render_dashboard(stats, generated_at=GENERATED_AT))
+    saving = page.split('id="kpi-saving"')[1].split("</div> </div>")[0]
+    assert '<div class="v">—</div>' in saving and "nothing to save against" in saving
+    assert "good" not in page.split('id="kpi-saving"')[0][-40:]  # not a green tile
+    assert "no run had a cloud primary" in page
+    assert "of the baseline" not in page
+    assert "No fallback: every call ran on its planned provider." in page
+    row = page.split('id="runs"')[1].split("</tr>")[1]
+    assert row.count('<td class="r">—</td>') == 2  # baseline and saving: a dash, not $0
+    assert "no cloud primary" in page  # the run's bar says why it has no saving
+
+
+def test_dashboard_saving_counts_only_runs_with_a_cloud_primary() -> None:
+    """Mixed runs: the KPI tiles show the cloud runs' saving; the local run's row shows dashes."""
+    stats = aggregate([*(m | {"_path": f"{i}.run.json"} for i, m in enumerate(hand_made()))])
+    mixed = aggregate(
+        [*(m | {"_path": f"{i}.run.json"} for i, m in enumerate(hand_made())), no_primary_run()]
+    )
+    assert mixed.cloud_primary_runs == stats.cloud_primary_runs == 4
+    assert (mixed.baseline, mixed.saving) == (stats.baseline, stats.saving)
+    page = re.sub(r"\s+", " ", render_dashboard(mixed, generated_at=GENERATED_AT))
+    assert "40.0% of the baseline" in page
+    latest = page.split('id="runs"')[1].split("</tr>")[1]
+    assert "Local only" in latest and latest.count('<td class="r">—</td>') == 2
 
 
 def many_runs(count: int) -> list[dict[str, Any]]:

@@ -99,7 +99,24 @@ def test_doctor_exit_0_when_secondary_is_ready(
     result = runner.invoke(app, ["doctor"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "OPENAI_API_KEY is not set" in result.stdout
-    assert "every primary step goes to the secondary" in result.stdout
+    # No key: no primary at all, not one that failed.
+    assert "a build can run on the secondary alone; no primary is configured" in (
+        " ".join(result.stdout.split())
+    )
+    assert "(NO_PRIMARY)" in result.stdout
+
+
+def test_doctor_says_a_configured_primary_that_is_down_is_routed_around(
+    monkeypatch: pytest.MonkeyPatch, ollama_server: OllamaServer
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key-1234")
+    monkeypatch.setenv("OPENAI_BASE_URL", refused_url("/v1"))
+    result = runner.invoke(app, ["doctor"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "every primary step goes to the secondary (UNAVAILABLE)" in (
+        " ".join(result.stdout.split())
+    )
 
 
 def test_doctor_exit_2_when_secondary_is_down(monkeypatch: pytest.MonkeyPatch) -> None:

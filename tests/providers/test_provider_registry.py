@@ -64,6 +64,12 @@ class FakeKind:
     def max_concurrency(self, configured: int) -> int:
         return configured
 
+    def missing_setting(self, settings: Settings) -> str | None:
+        return None
+
+    def demonstration_model(self, settings: Settings) -> str | None:
+        return None
+
 
 @pytest.fixture
 def fake_kind() -> Iterator[FakeKind]:

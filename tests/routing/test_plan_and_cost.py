@@ -25,7 +25,8 @@ runner = CliRunner()
         {},  # the matrix as it is
         {"MAX_CLOUD_CALLS": "4"},  # COST_LIMIT
         {"VRA_HYBRID_MODE": "false", "MAX_CLOUD_CALLS": "40"},
-        {"OPENAI_API_KEY": ""},  # UNAVAILABLE
+        {"OPENAI_API_KEY": ""},  # NO_PRIMARY
+        {"PRIMARY_MODEL": "gpt-nonexistent"},  # UNAVAILABLE: configured, not offered
         {"PRIMARY_PROVIDER": "local"},  # abstract policy with a local primary
     ],
 )

@@ -113,14 +113,36 @@ def test_plan_is_deterministic() -> None:
 
 
 def test_unavailable_primary_is_routed_around() -> None:
+    # A configured primary (its key is set) that preflight could not reach: a fallback.
     plan = make_plan(
         _outline("intro", "method"),
-        load_settings(vra_hybrid_mode=True),
+        load_settings(vra_hybrid_mode=True, openai_api_key="sk-test-key-1234"),
         {Role.PRIMARY: False, Role.SECONDARY: True},
     )
     assert plan.cloud_calls == 0
     assert all(step.role is Role.SECONDARY for step in plan.steps)
     assert {s.reason for s in plan.steps if s.matrix_role is Role.PRIMARY} == {Reason.UNAVAILABLE}
+    assert plan.primary_missing is None
+    assert plan.baseline_provider == plan.providers[Role.PRIMARY]
+
+
+@pytest.mark.parametrize("hybrid", [True, False])
+def test_no_primary_configured_plans_on_the_secondary(hybrid: bool) -> None:
+    # The shipped .env: no OPENAI_API_KEY. Not a fallback: there was never a primary to try.
+    plan = make_plan(
+        _outline("intro", "method"),
+        load_settings(vra_hybrid_mode=hybrid, secondary_provider="embedded"),
+        {Role.PRIMARY: False, Role.SECONDARY: True},
+    )
+    assert plan.cloud_calls == 0
+    assert all(step.role is Role.SECONDARY for step in plan.steps)
+    primary_steps = [s for s in plan.steps if s.matrix_role is Role.PRIMARY]
+    assert primary_steps  # the abstract at least
+    assert {s.reason for s in primary_steps} == {Reason.NO_PRIMARY}
+    assert {s.rule for s in primary_steps} == {"OPENAI_API_KEY unset → secondary"}
+    assert plan.primary_missing == "OPENAI_API_KEY"
+    assert plan.baseline_provider is None  # no cloud option: nothing to save against
+    assert not plan.available[Role.PRIMARY]  # so no escalation to it either
 
 
 def test_all_cloud_configuration_over_budget_is_a_config_error() -> None:

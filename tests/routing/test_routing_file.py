@@ -136,9 +136,12 @@ def test_the_cloud_budget_still_applies_to_an_override() -> None:
 
 
 def test_an_unavailable_primary_is_routed_around_an_override() -> None:
-    plan = make_plan(_outline("results"), _hybrid(), {Role.PRIMARY: False, Role.SECONDARY: True})
+    settings = _hybrid(openai_api_key="sk-test-key-1234")
+    plan = make_plan(_outline("results"), settings, {Role.PRIMARY: False, Role.SECONDARY: True})
     draft = plan.step("1", P.DRAFT)
     assert (draft.role, draft.reason) == (Role.SECONDARY, Reason.UNAVAILABLE)
+    plan = make_plan(_outline("results"), _hybrid(), {Role.PRIMARY: False, Role.SECONDARY: True})
+    assert plan.step("1", P.DRAFT).reason is Reason.NO_PRIMARY  # no key: no primary at all
 
 
 def test_each_plan_reads_the_file_again() -> None:
