@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from reporting.cli.common import (
     DEFAULT_OUT,
     AllowOutside,
+    Formats,
     NoCache,
     OutDir,
     OutlineArg,
@@ -27,6 +28,7 @@ from reporting.cli.common import (
     out,
     parse_params,
     settings_or_exit,
+    with_formats,
 )
 from reporting.errors import ConfigError, InputError, QualityFailed
 from reporting.logs import redact
@@ -45,8 +47,9 @@ def build(
     ] = None,
     allow_outside: AllowOutside = False,
     param: Params = None,
+    formats: Formats = None,
 ) -> None:
-    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json.
+    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json (--format: also .pdf, .html).
 
     With --param, the files' stem names the values given: <stem>--region=US.md.
     """
@@ -58,6 +61,7 @@ def build(
     # A live table on a terminal; plain one-line [Hybrid] events everywhere else (cron, CI).
     progress = LiveProgress(err) if err.is_terminal and not quiet else None
     with guard(settings):
+        settings = with_formats(settings, formats)
         try:
             result = build_report(
                 outline,
@@ -73,8 +77,10 @@ def build(
             if progress is not None:
                 progress.close()
         summary = result.summary
+        first, *others = result.written
         out.print(
-            f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
+            f"wrote {first}, {', '.join(path.name for path in others[:-1])}"
+            f"{' and ' if len(others) > 1 else ''}{others[-1].name}: "
             f"{summary.steps} steps ({summary.cache_hits} from cache), "
             f"{summary.cloud_calls} cloud calls of "
             f"{summary.max_cloud_calls} allowed, {summary.fallbacks} fallbacks, "
@@ -142,6 +148,7 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    formats: Formats = None,
     engine: Engine = "local",
     broker: Broker = None,
     wait: Annotated[
@@ -183,6 +190,7 @@ def batch(
         )
         raise typer.Exit(2)
     with guard(settings):
+        settings = with_formats(settings, formats)
         outlines, missing = collect_outlines(paths)
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))

@@ -17,7 +17,7 @@ from rich.logging import RichHandler
 
 from reporting.errors import InputError, OutlineError, ReportingError
 from reporting.logs import RedactSecrets, redact
-from reporting.settings import Settings, load_settings
+from reporting.settings import Settings, load_settings, parse_formats
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -35,6 +35,15 @@ NoCache = Annotated[
 AllowOutside = Annotated[
     bool,
     typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
+]
+Formats = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="md,docx,pdf,html",
+        help="Files to write besides the manifest (default FORMATS, else md,docx).",
+        show_default=False,
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Params = Annotated[
@@ -117,6 +126,17 @@ def guard(settings: Settings | None = None) -> Iterator[None]:
         message = redact(f"{type(exc).__name__}: {exc}", secrets)
         err.print(f"internal error: {message} (set REPORT_DEBUG=1 for details)", markup=False)
         raise typer.Exit(1) from None
+
+
+def with_formats(settings: Settings, formats: str | None) -> Settings:
+    """The settings with --format's list in place of FORMATS; InputError naming an unknown one."""
+    if formats is None:
+        return settings
+    try:
+        chosen = parse_formats(formats)
+    except ValueError as exc:
+        raise InputError(f"--format: {exc}") from None
+    return settings.model_copy(update={"formats": chosen})
 
 
 def settings_or_exit() -> Settings:
