@@ -62,8 +62,7 @@ def render_pdf(
     """Write report Markdown as a PDF: Typst markup from pandoc, compiled by typst.
 
     The compile sees only a temporary folder holding the markup and `images` (keyed by their
-    source in the Markdown), and only the fonts typst embeds: the PDF is the same on any
-    machine, and no file beside the report is read.
+    source in the Markdown), so no file beside the report is read.
     """
     source = typst_source(markdown, template_dir)
     with tempfile.TemporaryDirectory(prefix="report-pdf-") as folder:
@@ -74,7 +73,9 @@ def render_pdf(
             pdf, warnings = typst.compile_with_warnings(
                 root / "report.typ",
                 root=root,
-                ignore_system_fonts=True,
+                # The template names fonts typst embeds; the machine's fonts only fill in
+                # glyphs those lack (CJK, say), which would otherwise vanish without a warning.
+                ignore_system_fonts=False,
                 timestamp=int(created.timestamp()),
             )
         except typst.TypstError as exc:
