@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from reporting.errors import ReportingError
 from reporting.render.docx import embed_images
-from reporting.render.pandoc import run_pandoc
+from reporting.render.pandoc import page_options, run_pandoc
 
 __all__ = ["render_html"]
 
@@ -24,22 +23,16 @@ def render_html(
     `images` are embedded as data URIs, as in the DOCX; pandoc keeps --sandbox, so it reads
     no other file the Markdown names, and the page refers to nothing outside itself.
     """
-    template = template_dir / "report.html"
-    for needed in (template, template_dir / "report.css", template_dir / "title-block.lua"):
-        if not needed.is_file():
-            raise ReportingError(f"HTML template file not found: {needed}")
     if images:
         markdown = embed_images(markdown, images)
     page = run_pandoc(
         markdown,
         [
             "--to=html5",
-            "--standalone",
+            *page_options(template_dir, "report.html"),
             # The stylesheet is inlined by the template itself (a partial), since --sandbox
             # keeps --css from being read; this embeds whatever else pandoc can.
             "--embed-resources",
-            f"--template={template}",
-            f"--lua-filter={template_dir / 'title-block.lua'}",
         ],
     )
     out_path.write_bytes(page)

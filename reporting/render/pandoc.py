@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pypandoc
 
 from reporting.errors import ReportingError
 
-__all__ = ["PANDOC_INPUT_FORMAT", "run_pandoc"]
+__all__ = ["PANDOC_INPUT_FORMAT", "page_options", "run_pandoc"]
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +68,17 @@ def run_pandoc(markdown: str, options: Sequence[str]) -> bytes:
         if line.strip():
             log.warning("pandoc: %s", line.strip())
     return result.stdout
+
+
+def page_options(template_dir: Path, template: str, images: Iterable[str] = ()) -> list[str]:
+    """Options of a PDF or HTML page: `template_dir`'s template and its filter (report.lua).
+
+    `images` are the sources of the report's own charts, which the filter keeps; it turns any
+    other image that is not a data URI into its description.
+    """
+    needed = [template_dir / template, template_dir / "report.lua"]
+    for path in needed:
+        if not path.is_file():
+            raise ReportingError(f"template file not found: {path}")
+    options = ["--standalone", f"--template={needed[0]}", f"--lua-filter={needed[1]}"]
+    return options + [f"--metadata=images:{src}" for src in images]

@@ -4,35 +4,32 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 import typst
 
 from reporting.errors import ReportingError
-from reporting.render.pandoc import run_pandoc
+from reporting.render.pandoc import page_options, run_pandoc
 
 __all__ = ["render_pdf", "typst_source"]
 
 log = logging.getLogger(__name__)
 
 
-def typst_source(markdown: str, template_dir: Path) -> str:
-    """The report as a Typst document: `template_dir`'s page around pandoc's Typst body."""
-    template = template_dir / "report.typst"
-    for needed in (template, template_dir / "title-block.lua"):
-        if not needed.is_file():
-            raise ReportingError(f"PDF template file not found: {needed}")
+def typst_source(markdown: str, template_dir: Path, images: Iterable[str] = ()) -> str:
+    """The report as a Typst document: `template_dir`'s page around pandoc's Typst body.
+
+    `images` are the sources of the charts that will be beside it; other images are dropped.
+    """
     source = run_pandoc(
         markdown,
         [
             "--to=typst",
-            "--standalone",
+            *page_options(template_dir, "report.typst", images),
             # The filter lifts the `#` title out; `##` sections become Typst's level 1.
             "--shift-heading-level-by=-1",
-            f"--template={template}",
-            f"--lua-filter={template_dir / 'title-block.lua'}",
         ],
     )
     return source.decode("utf-8")
@@ -64,7 +61,7 @@ def render_pdf(
     The compile sees only a temporary folder holding the markup and `images` (keyed by their
     source in the Markdown), so no file beside the report is read.
     """
-    source = typst_source(markdown, template_dir)
+    source = typst_source(markdown, template_dir, images or {})
     with tempfile.TemporaryDirectory(prefix="report-pdf-") as folder:
         root = Path(folder)
         (root / "report.typ").write_text(source, encoding="utf-8")

@@ -18,6 +18,9 @@ from typer.testing import CliRunner
 from reporting.assets import templates_dir
 from reporting.cli import app
 from reporting.outline.loader import load_outline
+from reporting.render.charts import draw_chart
+from reporting.render.html import render_html
+from reporting.render.markdown import RenderedSection, figure_markdown, render_markdown
 from reporting.render.pdf import render_pdf
 from reporting.settings import load_settings, parse_formats
 
@@ -108,6 +111,9 @@ class Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if self._open and self._open[-1] == tag:
             self._open.pop()
+            if tag != "title":  # pandoc wraps long lines: one space between words, as read
+                level, text = self.headings[-1]
+                self.headings[-1] = (level, " ".join(text.split()))
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -274,3 +280,53 @@ def test_the_same_markdown_gives_the_same_pdf(tmp_path: Path) -> None:
     reader = PdfReader(tmp_path / "a.pdf")
     assert reader.metadata is not None and reader.metadata.title == "Title"
     assert "1 One" in reader.pages[0].extract_text()
+
+
+HOSTILE = (
+    "Ask @oncall and [@a; @b] first.\n\n"
+    '```{=typst}\n#panic("raw typst ran")\n```\n\n'
+    "<script>alert(1)</script>\n\n"
+    "See ![tracker](http://tracker.example/x.png) and ![secret](/etc/passwd).\n"
+)
+
+
+def test_model_text_cannot_break_the_pdf_or_reach_out_of_the_page(tmp_path: Path) -> None:
+    """Raw markup, citations Typst cannot resolve and foreign images become plain text."""
+    chart = "r--region=US.files/chart-1.png"
+    sections = [
+        RenderedSection("1", "#set page(width: 1cm) <x> @ref", 1, HOSTILE, ""),
+        RenderedSection("2", "Data", 1, "Text.", figure_markdown(chart, "Chart one", None)),
+    ]
+    markdown = render_markdown("A $5 & #tag title", None, dt.date(2026, 5, 1), "Short.", sections)
+    png = tmp_path / "chart.png"
+    draw_chart(png, kind="bar", x_label="m", x=["a", "b"], series={"y": [1, 2]}, title="t")
+    created = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    render_pdf(
+        markdown,
+        tmp_path / "r.pdf",
+        template_dir=templates_dir(),
+        created=created,
+        images={chart: png},
+    )
+    render_html(markdown, tmp_path / "r.html", template_dir=templates_dir(), images={chart: png})
+
+    reader = PdfReader(tmp_path / "r.pdf")
+    pdf_text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "1 #set page(width: 1cm) <x> @ref" in pdf_text
+    assert "Ask @oncall and [@a; @b] first." in pdf_text
+    assert "See tracker and secret." in pdf_text
+    assert "panic" not in pdf_text and "alert" not in pdf_text
+    assert sum(len(page.images) for page in reader.pages) == 1  # the chart, and only it
+
+    page = Page()
+    page.feed((tmp_path / "r.html").read_text(encoding="utf-8"))
+    html_text = " ".join("".join(page.text).split())
+    assert [text for _, text in page.headings] == [
+        "A $5 & #tag title",
+        "1 #set page(width: 1cm) <x> @ref",
+        "2 Data",
+    ]
+    assert "Ask @oncall and [@a; @b] first." in html_text and "See tracker and secret." in html_text
+    assert "alert(1)" not in html_text and "panic" not in html_text
+    assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
+    assert [ref for ref in page.references if not ref.startswith(("data:", "#"))] == []
