@@ -43,7 +43,7 @@ format:
 	$(BIN)/ruff check --fix reporting tests scripts $(wildcard benchmarks)
 
 clean:
-	rm -rf $(OUT)/*.md $(OUT)/*.docx $(OUT)/*.run.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(OUT)/*.md $(OUT)/*.docx $(OUT)/*.pdf $(OUT)/*.html $(OUT)/*.run.json .pytest_cache .mypy_cache .ruff_cache
 
 bench: ## speed against loopback servers (about 4 minutes); prints the README's table
 	$(BIN)/python benchmarks/bench_build.py
@@ -52,6 +52,7 @@ bench: ## speed against loopback servers (about 4 minutes); prints the README's 
 	$(BIN)/python benchmarks/bench_quality.py
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_charts.py
+	$(BIN)/python benchmarks/bench_formats.py
 
 bench-dist: ## Celery workers on a real Redis: 1 vs 2 workers, shared budget cost and cap (about 3 minutes)
 	$(BIN)/python benchmarks/bench_dist.py

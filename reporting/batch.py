@@ -102,7 +102,7 @@ async def build_one(
         detail = f"internal error: {type(exc).__name__}: {exc}"
         return BatchOutcome(path, stem, "failed", detail, time.monotonic() - started)
     elapsed = time.monotonic() - started
-    return BatchOutcome(path, stem, "ok", str(result.markdown), elapsed, result, result.summary)
+    return BatchOutcome(path, stem, "ok", str(result.written[0]), elapsed, result, result.summary)
 
 
 def batch_runs(

@@ -29,8 +29,9 @@ from reporting.outline.loader import load_outline
 from reporting.outline.model import Outline
 from reporting.phases import CompilationPhase
 from reporting.render.charts import draw_chart
-from reporting.render.comments import ReviewComment
+from reporting.render.comments import Placement, ReviewComment
 from reporting.render.docx import render_docx
+from reporting.render.html import render_html
 from reporting.render.markdown import (
     ProvenanceEntry,
     RenderedSection,
@@ -38,6 +39,7 @@ from reporting.render.markdown import (
     render_markdown,
 )
 from reporting.render.outputs import Stage, safe_stem, staged
+from reporting.render.pdf import render_pdf
 from reporting.render.tables import table_markdown
 from reporting.routing.availability import preflight
 from reporting.routing.plan import Plan, make_plan
@@ -45,6 +47,9 @@ from reporting.routing.roles import Role
 from reporting.settings import Settings
 from reporting.sources.grounding import Grounding, ground_outline
 from reporting.text import one_line
+
+# A format's key in the manifest's `outputs` where it is not the format's own name.
+OUTPUT_KEYS = {"md": "markdown"}
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,25 @@ class BuildSummary:
 class BuildResult:
     """The files a build wrote and the record of how."""
 
-    markdown: Path
-    docx: Path
+    files: dict[str, Path]  # format (md, docx, pdf, html) → the file written, in that order
     manifest: Path
     report: CompiledReport
     record: dict[str, Any]
+
+    @property
+    def markdown(self) -> Path | None:
+        """The Markdown file, if FORMATS has md."""
+        return self.files.get("md")
+
+    @property
+    def docx(self) -> Path | None:
+        """The DOCX file, if FORMATS has docx."""
+        return self.files.get("docx")
+
+    @property
+    def written(self) -> list[Path]:
+        """Every file written, the manifest last."""
+        return [*self.files.values(), self.manifest]
 
     @property
     def summary(self) -> BuildSummary:
@@ -224,7 +243,7 @@ async def abuild_report(
         # 5. Execute: sections side by side, then the abstract.
         report = await execute(plan, outline, grounding, context.with_report(observer, refresh))
 
-    # 6. Write: Markdown, DOCX and manifest together, or none of them (pandoc in a thread).
+    # 6. Write: every format and the manifest together, or none of them (in a thread).
     path, stem = inputs.outline_path, stem or inputs.output_stem
     return await asyncio.to_thread(write_report, report, path, out_dir, settings, stem, inputs.data)
 
@@ -286,33 +305,50 @@ def write_report(
     stem: str,
     data: DataResults | None = None,
 ) -> BuildResult:
-    """Render the Markdown, DOCX and manifest of a compiled report and write them atomically."""
+    """Render the report in each of FORMATS, and its manifest, and write them atomically."""
     outline = report.outline
     date = outline.date or report.started_at.date()
     stem = safe_stem(stem)
-    names = {"markdown": f"{stem}.md", "docx": f"{stem}.docx", "manifest": f"{stem}.run.json"}
+    files = {fmt: f"{stem}.{fmt}" for fmt in settings.formats}
+    # The manifest's names for them: `markdown` for md, as before there were other formats.
+    names = {OUTPUT_KEYS.get(fmt, fmt): name for fmt, name in files.items()}
+    names["manifest"] = f"{stem}.run.json"
     comments = review_comments(report, settings.secrets) if settings.review_comments else []
+    placement: Placement | None = None
     with staged(out_dir) as stage:
         # Tables and charts come from the query results, never from the model.
         blocks, images = data_blocks(outline, data or DataResults(), stem, stage)
+        # Every format is converted from these same bytes, so they say the same thing.
         markdown = redact(report_markdown(report, date, settings, blocks), settings.secrets)
-        stage(names["markdown"]).write_text(markdown, encoding="utf-8")
-        placement = render_docx(
-            markdown,
-            stage(names["docx"]),
-            title=outline.title,
-            author=outline.author,
-            created=report.started_at,
-            reference_docx=templates_dir() / "reference.docx",
-            comments=comments,
-            images=images,
-        )
-        for comment in placement.unplaced:
-            hybrid(
-                Event="COMMENT_UNPLACED",
-                Heading=comment.heading or "Abstract",
-                Sentence=f'"{one_line(comment.sentence, 80)}"',
+        if "md" in files:
+            stage(files["md"]).write_text(markdown, encoding="utf-8")
+        if "docx" in files:
+            placement = render_docx(
+                markdown,
+                stage(files["docx"]),
+                title=outline.title,
+                author=outline.author,
+                created=report.started_at,
+                reference_docx=templates_dir() / "reference.docx",
+                comments=comments,
+                images=images,
             )
+            for comment in placement.unplaced:
+                hybrid(
+                    Event="COMMENT_UNPLACED",
+                    Heading=comment.heading or "Abstract",
+                    Sentence=f'"{one_line(comment.sentence, 80)}"',
+                )
+        if "pdf" in files:
+            render_pdf(
+                markdown,
+                stage(files["pdf"]),
+                template_dir=templates_dir(),
+                created=report.started_at,
+                images=images,
+            )
+        if "html" in files:
+            render_html(markdown, stage(files["html"]), template_dir=templates_dir(), images=images)
         placed = placement if settings.review_comments else None
         record = build_manifest(report, settings, outline_path, names, placed, data)
         record["data"]["charts"] = list(images)  # beside the report, in outline order
@@ -320,8 +356,7 @@ def write_report(
             redact(dump_manifest(record), settings.secrets), encoding="utf-8"
         )
     return BuildResult(
-        markdown=out_dir / names["markdown"],
-        docx=out_dir / names["docx"],
+        files={fmt: out_dir / name for fmt, name in files.items()},
         manifest=out_dir / names["manifest"],
         report=report,
         record=record,

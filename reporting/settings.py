@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from reporting.envfile import EnvFile, read_env_file
 from reporting.errors import SettingsError
@@ -30,6 +30,24 @@ def normalise_provider(value: str) -> str:
         known = ", ".join(known_names)
         raise ValueError(f"unknown provider {value!r}; use one of: {known}")
     return name
+
+
+# The report's formats, in the order they are written; the manifest is always written too.
+OUTPUT_FORMATS = ("md", "docx", "pdf", "html")
+
+
+def parse_formats(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`md,docx,pdf` as known formats in their canonical order; ValueError naming an unknown one."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [item.strip().lower() for item in items if item.strip()]
+    unknown = [name for name in names if name not in OUTPUT_FORMATS]
+    if unknown:
+        raise ValueError(
+            f"unknown format {', '.join(map(repr, unknown))}; use {', '.join(OUTPUT_FORMATS)}"
+        )
+    if not names:
+        raise ValueError(f"no format given; use some of {', '.join(OUTPUT_FORMATS)}")
+    return tuple(name for name in OUTPUT_FORMATS if name in names)
 
 
 class Settings(BaseSettings):
@@ -92,6 +110,10 @@ class Settings(BaseSettings):
     review_comments: bool = Field(
         False, description="Word comments in the DOCX on sentences with unsupported figures."
     )
+    # NoDecode: the variable is `md,docx`, not JSON.
+    formats: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("md", "docx"), description="Files written besides the manifest: md, docx, pdf, html."
+    )
     provenance_appendix: bool = Field(
         False, description="Append who wrote each section and the sources it drew on."
     )
@@ -151,6 +173,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _formats(cls, value: Any) -> Any:
+        return parse_formats(value) if isinstance(value, str | list | tuple) else value
 
     @field_validator("cloud_budget_scope", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from reporting.cli.common import (
     DEFAULT_OUT,
     AllowOutside,
+    Formats,
     NoCache,
     OutDir,
     OutlineArg,
@@ -28,6 +29,7 @@ from reporting.cli.common import (
     out,
     parse_params,
     settings_or_exit,
+    with_formats,
 )
 from reporting.errors import ConfigError, InputError, QualityFailed
 from reporting.logs import redact
@@ -47,8 +49,9 @@ def build(
     allow_outside: AllowOutside = False,
     param: Params = None,
     verbose: Verbose = False,
+    formats: Formats = None,
 ) -> None:
-    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json.
+    """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json (--format: also .pdf, .html).
 
     With --param, the files' stem names the values given: <stem>--region=US.md.
 
@@ -69,6 +72,7 @@ def build(
     configure_logging(settings, quiet, live_table=live and not verbose)
     progress = LiveProgress(err) if live else None
     with guard(settings):
+        settings = with_formats(settings, formats)
         try:
             result = build_report(
                 outline,
@@ -84,8 +88,10 @@ def build(
             if progress is not None:
                 progress.close()
         summary = result.summary
+        first, *others = result.written
         out.print(
-            f"wrote {result.markdown}, {result.docx.name} and {result.manifest.name}: "
+            f"wrote {first}, {', '.join(path.name for path in others[:-1])}"
+            f"{' and ' if len(others) > 1 else ''}{others[-1].name}: "
             f"{summary_line(summary)}",
             markup=False,
         )
@@ -172,6 +178,7 @@ def batch(
             show_default=False,
         ),
     ] = None,
+    formats: Formats = None,
     engine: Engine = "local",
     broker: Broker = None,
     wait: Annotated[
@@ -221,6 +228,7 @@ def batch(
         )
         raise typer.Exit(2)
     with guard(settings):
+        settings = with_formats(settings, formats)
         outlines, missing = collect_outlines(paths)
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))

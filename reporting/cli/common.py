@@ -17,7 +17,7 @@ from rich.logging import RichHandler
 
 from reporting.errors import InputError, OutlineError, ReportingError, SettingsError
 from reporting.logs import RedactSecrets, SkipRoutine, redact
-from reporting.settings import Settings, load_settings
+from reporting.settings import Settings, load_settings, parse_formats
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,6 +43,15 @@ NoCache = Annotated[
 AllowOutside = Annotated[
     bool,
     typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
+]
+Formats = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="md,docx,pdf,html",
+        help="Files to write besides the manifest (default FORMATS, else md,docx).",
+        show_default=False,
+    ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 Params = Annotated[
@@ -138,6 +147,17 @@ def _print_problems(subject: str, problems: list[str]) -> None:
     )
     for problem in problems:
         err.print(f"  {problem}", markup=False)
+
+
+def with_formats(settings: Settings, formats: str | None) -> Settings:
+    """The settings with --format's list in place of FORMATS; InputError naming an unknown one."""
+    if formats is None:
+        return settings
+    try:
+        chosen = parse_formats(formats)
+    except ValueError as exc:
+        raise InputError(f"--format: {exc}") from None
+    return settings.model_copy(update={"formats": chosen})
 
 
 def settings_or_exit() -> Settings:

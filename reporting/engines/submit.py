@@ -92,7 +92,11 @@ def enqueue(
                     app.AsyncResult(tid).forget()  # an earlier run's outcome is not this one's
                     app.send_task(
                         TASK_NAME,
-                        args=[str(path), str(out), stem, params, allow_outside, use_cache],
+                        # The formats asked for here, not the worker's own FORMATS.
+                        args=[
+                            *(str(path), str(out), stem, params, allow_outside, use_cache),
+                            list(settings.formats),
+                        ],
                         task_id=tid,
                         queue=queue,
                         connection=connection,

@@ -54,9 +54,12 @@ def run_report(
     params: dict[str, str],
     allow_outside: bool = False,
     use_cache: bool = True,
+    formats: list[str] | None = None,
 ) -> dict[str, Any]:
     """Build one report in this worker; its outcome as JSON (never raises for a bad report)."""
     settings = _worker_settings()
+    if formats is not None:  # as the batch that queued it asked (None: queued by an older one)
+        settings = settings.model_copy(update={"formats": tuple(formats)})
     out = Path(out_dir)
     started = time.monotonic()
     try:

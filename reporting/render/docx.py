@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import base64
-import logging
 import re
-import subprocess
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pypandoc
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.opc.exceptions import PackageNotFoundError
@@ -21,38 +18,13 @@ from docx.shared import Pt
 from reporting.errors import ReportingError
 from reporting.render.comments import Placement, ReviewComment, add_comments
 from reporting.render.markdown import md_link
+from reporting.render.pandoc import PANDOC_INPUT_FORMAT, run_pandoc
 
 __all__ = ["PANDOC_INPUT_FORMAT", "embed_images", "render_docx"]
-
-log = logging.getLogger(__name__)
-
-# Pandoc's Markdown minus two extensions that misread model-written prose: a `---` line
-# could open a YAML metadata block, and `\word{...}` would be taken as raw TeX and dropped.
-# Plus one that reads it as CommonMark viewers do: models start a list on the line after a
-# sentence, which pandoc's default would run into that paragraph as "… quarter. - The …".
-PANDOC_INPUT_FORMAT = "markdown-yaml_metadata_block-raw_tex+lists_without_preceding_blankline"
-
-PANDOC_TIMEOUT_SECONDS = 120.0
 
 CORE_TEXT_LIMIT = 255  # characters python-docx accepts in a core property
 
 SPACE_AFTER_TABLE = Pt(9)
-
-
-def _pandoc_path() -> str:
-    """Path of the pandoc binary shipped with pypandoc-binary (or found on PATH)."""
-    try:
-        return str(pypandoc.get_pandoc_path())
-    except OSError as exc:
-        raise ReportingError(f"pandoc is not available: {exc}") from exc
-
-
-def _first_line(text: str) -> str:
-    """The first non-blank line of `text`, or a placeholder."""
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return "no error message"
 
 
 def _as_utc_naive(moment: datetime) -> datetime:
@@ -98,40 +70,19 @@ def embed_images(markdown: str, images: Mapping[str, bytes | Path]) -> str:
 
 def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Path) -> None:
     """Convert `markdown` to the DOCX file `out_path` with pandoc."""
-    command = [
-        _pandoc_path(),
-        f"--from={PANDOC_INPUT_FORMAT}",
-        "--to=docx",
-        # The lone leading `#` heading becomes the DOCX Title; `##` → Heading 1, and so on.
-        "--shift-heading-level-by=-1",
-        f"--reference-doc={reference_docx}",
-        # Title only used if the Markdown lacks its leading `#` heading.
-        "--metadata",
-        f"title={title}",
-        # No reading of local files or URLs named in the Markdown (e.g. image sources).
-        "--sandbox",
-        f"--output={out_path}",
-    ]
-    try:
-        result = subprocess.run(
-            command,
-            input=markdown.encode("utf-8"),
-            capture_output=True,
-            timeout=PANDOC_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ReportingError(
-            f"pandoc failed: no result within {PANDOC_TIMEOUT_SECONDS:g} s"
-        ) from exc
-    except OSError as exc:
-        raise ReportingError(f"pandoc failed: {exc}") from exc
-    stderr = result.stderr.decode("utf-8", errors="replace")
-    if result.returncode != 0:
-        raise ReportingError(f"pandoc failed: {_first_line(stderr)}")
-    for line in stderr.splitlines():
-        if line.strip():
-            log.warning("pandoc: %s", line.strip())
+    run_pandoc(
+        markdown,
+        [
+            "--to=docx",
+            # The lone leading `#` heading becomes the DOCX Title; `##` → Heading 1, and so on.
+            "--shift-heading-level-by=-1",
+            f"--reference-doc={reference_docx}",
+            # Title only used if the Markdown lacks its leading `#` heading.
+            "--metadata",
+            f"title={title}",
+            f"--output={out_path}",
+        ],
+    )
 
 
 def _space_after_tables(document: DocumentObject) -> None:
