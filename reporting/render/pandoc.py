@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 # could open a YAML metadata block, and `\word{...}` would be taken as raw TeX and dropped.
 # Plus one that reads it as CommonMark viewers do: models start a list on the line after a
 # sentence, which pandoc's default would run into that paragraph as "… quarter. - The …".
-PANDOC_INPUT_FORMAT = "markdown-yaml_metadata_block-raw_tex+lists_without_preceding_blankline"
+# No raw blocks either: "```{=openxml}" in model text would be written into the DOCX as is.
+PANDOC_INPUT_FORMAT = (
+    "markdown-yaml_metadata_block-raw_tex-raw_attribute+lists_without_preceding_blankline"
+)
 
 PANDOC_TIMEOUT_SECONDS = 120.0
 

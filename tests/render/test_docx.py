@@ -359,3 +359,14 @@ def test_fonts_are_ones_word_has_with_twins_for_other_readers(tmp_path: Path) ->
     assert 'typeface="Calibri"' in theme and 'typeface="Cambria"' in theme
     for font, twin in (("Cambria", "Caladea"), ("Calibri", "Carlito")):
         assert f'w:name="{font}"' in fonts and f'w:val="{twin}"' in fonts
+
+
+def test_raw_openxml_in_model_text_stays_text(tmp_path: Path) -> None:
+    planted = "<w:p><w:r><w:t>PLANTED</w:t></w:r></w:p>"
+    markdown = (
+        SAMPLE + f"\n```{{=openxml}}\n{planted}\n```\n\nInline `{planted}`{{=openxml}} too.\n"
+    )
+    document = render(tmp_path, markdown)
+    texts = [p.text for p in document.paragraphs]
+    assert not any(text == "PLANTED" for text in texts)  # no paragraph of its own: not markup
+    assert any("<w:t>PLANTED</w:t>" in text for text in texts)  # shown as the text it is

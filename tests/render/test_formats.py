@@ -321,7 +321,8 @@ def test_model_text_cannot_break_the_pdf_or_reach_out_of_the_page(tmp_path: Path
     assert "1 #set page(width: 1cm) <x> @ref" in pdf_text
     assert "Ask @oncall and [@a; @b] first." in pdf_text
     assert "See tracker and secret." in pdf_text
-    assert "panic" not in pdf_text and "alert" not in pdf_text
+    # A raw Typst block is not read as one (no raw_attribute): its text is shown, never run.
+    assert "alert" not in pdf_text
     assert sum(len(page.images) for page in reader.pages) == 1  # the chart, and only it
 
     page = Page()
@@ -333,6 +334,6 @@ def test_model_text_cannot_break_the_pdf_or_reach_out_of_the_page(tmp_path: Path
         "2 Data",
     ]
     assert "Ask @oncall and [@a; @b] first." in html_text and "See tracker and secret." in html_text
-    assert "alert(1)" not in html_text and "panic" not in html_text
+    assert "alert(1)" not in html_text  # the raw Typst block shows as the code it is
     assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
     assert [ref for ref in page.references if not ref.startswith(("data:", "#"))] == []
