@@ -288,8 +288,26 @@ def style_captions_and_notes(document: DocumentObject) -> None:
     _set_child(_style_ppr(get_style(document, "Captioned Figure")), "jc", PPR_ORDER, val="center")
     _set_child(_style_ppr(get_style(document, "Figure")), "jc", PPR_ORDER, val="center")
 
-    set_run_props(_style_rpr(get_style(document, "Abstract Title")), font=SANS, size=10)
-    set_run_props(_style_rpr(get_style(document, "Abstract")), size=10)
+    # The title block under the Title: the byline (Author), then the abstract, set apart.
+    author = get_style(document, "Author")
+    author_ppr = _style_ppr(author)
+    _set_child(author_ppr, "jc", PPR_ORDER, val="left")
+    set_spacing(author_ppr, before=0, after=14, line=1.0)
+    set_run_props(_style_rpr(author), size=10.5, color=MUTED, italic=True, bold=False)
+    abstract_title = get_style(document, "Abstract Title")
+    title_ppr = _style_ppr(abstract_title)
+    _set_child(title_ppr, "keepNext", PPR_ORDER)
+    _set_child(title_ppr, "jc", PPR_ORDER, val="left")
+    set_spacing(title_ppr, before=0, after=3, line=1.0)
+    set_run_props(
+        _style_rpr(abstract_title), font=SANS, size=10, color=ACCENT, bold=True, italic=False
+    )
+    abstract = get_style(document, "Abstract")
+    abstract_ppr = _style_ppr(abstract)
+    _set_child(abstract_ppr, "jc", PPR_ORDER, val="both")
+    _set_child(abstract_ppr, "ind", PPR_ORDER, left="0", right="0", firstLine="0")
+    set_spacing(abstract_ppr, before=0, after=16, line=1.15)
+    set_run_props(_style_rpr(abstract), size=10, color=TEXT)
     set_run_props(_style_rpr(get_style(document, "Footnote Text")), size=9)
     set_spacing(_style_ppr(get_style(document, "Footnote Text")), before=0, after=2, line=1.0)
     set_run_props(_style_rpr(get_style(document, "Hyperlink")), color=ACCENT)

@@ -1,4 +1,4 @@
--- The pandoc filter of the PDF and HTML outputs.
+-- The pandoc filter of the DOCX, PDF and HTML outputs.
 --
 -- 1. The report's title block becomes metadata the templates lay out: the lone leading `#`
 --    heading is `title`, the italic line after it `byline`, the paragraph that opens with
@@ -71,5 +71,9 @@ function Pandoc(doc)
     end,
   })
   lift_title_block(doc)
+  if FORMAT == "docx" and doc.meta.byline ~= nil then
+    doc.meta.author = doc.meta.byline  -- Word's title block has an Author line, not a byline
+    doc.meta.byline = nil
+  end
   return doc
 end

@@ -77,6 +77,9 @@ def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Pa
             # The lone leading `#` heading becomes the DOCX Title; `##` → Heading 1, and so on.
             "--shift-heading-level-by=-1",
             f"--reference-doc={reference_docx}",
+            # The same filter as the PDF and HTML: the title block (title, byline, abstract)
+            # becomes Word's own (Title, Author, Abstract styles) and model markup stays text.
+            f"--lua-filter={reference_docx.parent / 'report.lua'}",
             # Title only used if the Markdown lacks its leading `#` heading.
             "--metadata",
             f"title={title}",
@@ -163,8 +166,17 @@ xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">
 <LinksUpToDate>false</LinksUpToDate></Properties>"""
 
 
+CUSTOM_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"'
+    b' xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"/>'
+)
+
+
 def _write_app_properties(path: Path, words: int, characters: int) -> None:
     """Replace the template's stale docProps/app.xml (its word count, "Microsoft Word 12").
+
+    docProps/custom.xml is emptied too: pandoc copies the abstract there as a property.
 
     Pages and lines are left out: only a layout engine knows them, and Word recounts on open.
     """
@@ -173,7 +185,11 @@ def _write_app_properties(path: Path, words: int, characters: int) -> None:
     app = APP_XML.format(words=words, characters=characters).encode("utf-8")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
-            target.writestr(info, app if info.filename == "docProps/app.xml" else data)
+            if info.filename == "docProps/app.xml":
+                data = app
+            elif info.filename == "docProps/custom.xml":
+                data = CUSTOM_XML  # pandoc copies metadata (the abstract) here: none of ours
+            target.writestr(info, data)
 
 
 def render_docx(

@@ -137,12 +137,15 @@ def test_headings_shift_up_one_level(document: DocumentObject) -> None:
     ]
 
 
-def test_byline_and_abstract_are_body_paragraphs(document: DocumentObject) -> None:
-    byline, abstract = document.paragraphs[1], document.paragraphs[2]
-    assert byline.text == f"{AUTHOR} · 23 November 2026"
-    assert all(run.italic for run in byline.runs if run.text.strip())
-    assert abstract.text.startswith("Abstract. The platform met")
-    assert abstract.runs[0].bold and abstract.runs[0].text == "Abstract."
+def test_the_title_block_is_words_own(document: DocumentObject) -> None:
+    title, byline, heading, abstract = document.paragraphs[:4]
+    assert (title.style.name, title.text) == ("Title", TITLE)
+    assert (byline.style.name, byline.text) == ("Author", f"{AUTHOR} · 23 November 2026")
+    assert (heading.style.name, heading.text) == ("Abstract Title", "Abstract")
+    assert abstract.style.name == "Abstract"
+    assert (
+        abstract.text == "The platform met its availability objective in eleven of twelve months."
+    )
 
 
 def test_table_cells(document: DocumentObject) -> None:
