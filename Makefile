@@ -32,11 +32,12 @@ report: ## build OUTLINE (default: the quarterly review example) into OUT
 test: ## run the test suite
 	$(BIN)/pytest
 
-lint: ## ruff, mypy and the import layers of docs/architecture.md
+lint: ## ruff, mypy, the import layers of docs/architecture.md, and the docs site (no broken link)
 	$(BIN)/ruff check reporting tests scripts $(wildcard benchmarks)
 	$(BIN)/ruff format --check reporting tests scripts $(wildcard benchmarks)
 	$(BIN)/mypy reporting
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
 
 format:
 	$(BIN)/ruff format reporting tests scripts $(wildcard benchmarks)
@@ -45,7 +46,7 @@ format:
 clean:
 	rm -rf $(OUT)/*.md $(OUT)/*.docx $(OUT)/*.pdf $(OUT)/*.html $(OUT)/*.run.json .pytest_cache .mypy_cache .ruff_cache
 
-bench: ## speed against loopback servers (about 4 minutes); prints the README's table
+bench: ## speed against loopback servers (about 4 minutes); prints the table of docs/benchmarks.md
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_sources.py
 	$(BIN)/python benchmarks/bench_large.py

@@ -328,7 +328,7 @@ def main() -> None:
 
 
 def print_table(rows: list[tuple[str, str, str]], latency: float, note: str = "") -> None:
-    """The README's table: the machine, then one row per measure."""
+    """The table of docs/benchmarks.md: the machine, then one row per measure."""
     print(
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"latency {latency * 1000:.0f} ms per request{note}\n"

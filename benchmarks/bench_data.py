@@ -115,7 +115,7 @@ def measure(runs: int, sections: int) -> tuple[str, str, str]:
 
 
 def main() -> None:
-    """Print the rows of the README's speed table."""
+    """Print the rows of the speed table of docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()

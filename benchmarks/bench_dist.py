@@ -2,8 +2,8 @@
 
 Run with `make bench-dist` (about 3 minutes). Starts redis-server on 127.0.0.1, the loopback model
 servers in a process of their own (200 ms per request), and `report worker` processes, then
-queues 40 seven-section reports with `report batch --engine celery --wait`. Prints the README's
-table.
+queues 40 seven-section reports with `report batch --engine celery --wait`. Prints the table
+of docs/workers.md.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def measure(outline: str, runs: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    """Print the README's rows."""
+    """Print the rows of docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()

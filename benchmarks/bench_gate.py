@@ -53,7 +53,7 @@ def row(name: str, before: dict[str, Any], after: dict[str, Any], cold: float) -
 
 
 def main() -> None:
-    """Build every example twice and print the README's table."""
+    """Build every example twice and print the table of docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("outlines", nargs="*", default=list(OUTLINES))
     parser.add_argument("--work", type=Path, help="keep the outputs here (default: a temp dir)")

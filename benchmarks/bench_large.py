@@ -66,7 +66,7 @@ def large_build_fakes(folder: Path, sections: int) -> list[tuple[str, str, str]]
 
 
 def main() -> None:
-    """Print the row of the README's speed table."""
+    """Print the row of the speed table of docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sections", type=int, default=1000)
     args = parser.parse_args()

@@ -123,7 +123,7 @@ def measure(runs: int, text_words: int) -> list[tuple[str, str, str]]:
 
 
 def main() -> None:
-    """Print the row of the README's speed table."""
+    """Print the row of the speed table of docs/benchmarks.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--words", type=int, default=1000)

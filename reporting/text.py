@@ -142,3 +142,11 @@ def stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     return frozenset(STOPWORDS_EN_PLUS)
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`: how long something took, as a person reads it."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60:02d} s"

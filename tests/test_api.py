@@ -1,4 +1,4 @@
-"""The public API: what `reporting` exports, and the README's Python example, run as written."""
+"""The public API: what `reporting` exports, and the Python example of the docs, run as written."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _readme_example() -> str:
-    """The Python block of the README's "Use it from Python" section."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "the README lost its Python example"
+    """The Python block of docs/python.md ("Use it from Python")."""
+    page = (REPO / "docs" / "python.md").read_text(encoding="utf-8")
+    match = re.search(r"```python\n(.*?)```", page, re.DOTALL)
+    assert match is not None, "docs/python.md lost its Python example"
     return match.group(1)
 
 

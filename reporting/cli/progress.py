@@ -13,17 +13,10 @@ from reporting.compiler.runner import StepResult
 from reporting.outline.model import Outline
 from reporting.phases import SECTION_PHASES, CompilationPhase
 from reporting.routing.plan import Plan, Step
+from reporting.text import duration
 
 TITLE_WIDTH = 40  # the section column; longer titles end in "…"
 Key = tuple[str | None, CompilationPhase]
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`: how long, as a person reads it."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 class LiveProgress:

@@ -48,8 +48,14 @@ def stats(
             from reporting.observe.dashboard import render_dashboard
             from reporting.render.outputs import staged
 
-            page = render_dashboard(summary, generated_at=dt.datetime.now(dt.UTC), compare=pooled)
-            with staged(html.parent if str(html.parent) else Path(".")) as stage:
+            folder = html.parent if str(html.parent) else Path(".")
+            page = render_dashboard(
+                summary,
+                generated_at=dt.datetime.now(dt.UTC),
+                compare=pooled,
+                links_from=folder,
+            )
+            with staged(folder) as stage:
                 stage(html.name).write_text(page, encoding="utf-8")
             err.print(f"wrote {html}", markup=False)
         if as_json:

@@ -22,7 +22,7 @@ RESULT_DAYS = 7  # how long a report's outcome stays readable by `batch --wait`
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    """The Celery settings that make a report a safe unit of work (README: Running workers)."""
+    """The Celery settings that make a report a safe unit of work (docs/workers.md)."""
     return {
         "task_serializer": "json",
         "result_serializer": "json",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -23,6 +25,7 @@ from reporting.observe.stats import (
     most_failed,
 )
 from reporting.phases import CompilationPhase
+from reporting.text import duration
 from reporting.version import __version__
 
 TEMPLATE = "dashboard.html.j2"
@@ -201,6 +204,8 @@ class RunRow:
     saving: str
     negative: bool
     checks: str  # passed, failing, or an em dash when not checked
+    took: str  # the build's wall time, or an em dash
+    href: str | None  # the report, relative to the dashboard's folder; None when unknown
 
 
 def money_decimals(values: list[float]) -> int:
@@ -341,7 +346,7 @@ def cost_chart(
     ]
     slot = (right - left) / max(1, len(runs))
     bar_width = max(2.0, min(44.0, slot * 0.66))
-    bars, centres, days = [], [], []
+    bars, centres, days, times = [], [], [], []
     for index, run in enumerate(runs):
         cost, baseline = float(run.cost), float(run.baseline)
         centre = left + slot * (index + 0.5)
@@ -371,11 +376,15 @@ def cost_chart(
         )
         centres.append(round(centre, 2))
         days.append(f"{started.day} {started:%b}" if started else "?")
+        times.append(f"{started:%H:%M}" if started else "?")
     most = int((right - left) // 60)
     x_ticks: list[Tick] = []
+    shown_day = None
     for index in x_tick_indices(len(runs), most):
-        if not x_ticks or x_ticks[-1].label != days[index]:  # several runs on one day: one label
-            x_ticks.append(Tick(pos=centres[index], label=days[index]))
+        # A run on a day already labelled is labelled by its time, so every bar has one.
+        label = times[index] if days[index] == shown_day else days[index]
+        shown_day = days[index]
+        x_ticks.append(Tick(pos=centres[index], label=label))
     return CostChart(
         width=width,
         height=height,
@@ -518,7 +527,17 @@ def quality_view(q: QualityStats) -> QualityView:
     )
 
 
-def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
+def report_href(report: str | None, links_from: Path | None) -> str | None:
+    """A link from the dashboard's folder to a run's report file (a relative path)."""
+    if report is None or links_from is None:
+        return None
+    relative = os.path.relpath(Path(report).resolve(), links_from.resolve())
+    return Path(relative).as_posix()
+
+
+def run_rows(
+    runs: list[RunSummary], zone: dt.tzinfo | None, links_from: Path | None = None
+) -> list[RunRow]:
     """The runs table, latest first, at most MAX_RUN_ROWS rows, every value formatted."""
     shown = list(reversed(runs))[:MAX_RUN_ROWS]
     places = money_decimals([float(v) for r in shown for v in (r.cost, r.baseline, r.saving)])
@@ -553,6 +572,8 @@ def run_rows(runs: list[RunSummary], zone: dt.tzinfo | None) -> list[RunRow]:
                     if run.quality_passed
                     else "failing"
                 ),
+                took="—" if run.duration_s is None else duration(float(run.duration_s)),
+                href=report_href(run.report, links_from),
             )
         )
     return rows
@@ -572,12 +593,17 @@ def period(runs: list[RunSummary], zone: dt.tzinfo | None) -> str:
 
 
 def context(
-    stats: StatsSummary, compare: PooledComparisons | None, generated_at: dt.datetime
+    stats: StatsSummary,
+    compare: PooledComparisons | None,
+    generated_at: dt.datetime,
+    links_from: Path | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, formatted and laid out."""
     zone = generated_at.tzinfo
     runs = stats.runs
     share = stats.local_share
+    phases = phase_chart(stats.phase_share)
+    costs = cost_chart(runs, zone)
     return {
         "version": __version__,
         "generated": f"{generated_at:%Y-%m-%d %H:%M}",
@@ -599,14 +625,20 @@ def context(
         "saving": money(stats.saving),
         "saving_share": percent(stats.saving_share),
         "cloud_primary": stats.cloud_primary_runs > 0,
-        "phases": phase_chart(stats.phase_share),
-        "costs": cost_chart(runs, zone),
+        "phases": phases,
+        "costs": costs,
+        # The legends name only the marks the charts hold.
+        "legend": {
+            "cached": any(seg.kind == "cached" for row in phases.rows for seg in row.segments),
+            "saving": any(bar.saving_height > 0 for bar in costs.bars),
+            "over": any(bar.over_baseline for bar in costs.bars),
+        },
         "fallbacks": fallback_bars(stats.fallbacks, stats.calls),
         "fallback_total": sum(stats.fallbacks.values()),
         "errors": error_rate_bars(stats.providers),
         "latency": latency_rows(stats.latency),
         "quality": quality_view(stats.quality),
-        "runs": run_rows(runs, zone),
+        "runs": run_rows(runs, zone, links_from),
         "run_count": len(runs),
         "max_rows": MAX_RUN_ROWS,
         "compare": compare
@@ -631,7 +663,11 @@ def render_dashboard(
     *,
     generated_at: dt.datetime,
     compare: PooledComparisons | None = None,
+    links_from: Path | None = None,
 ) -> str:
-    """The dashboard of `aggregate()`'s statistics, and of pooled comparisons, as one page."""
+    """The dashboard of `aggregate()`'s statistics, and of pooled comparisons, as one page.
+
+    `links_from`: the folder the page is written to, from which runs link to their reports.
+    """
     page = _environment().get_template(TEMPLATE)
-    return page.render(**context(stats, compare, generated_at))
+    return page.render(**context(stats, compare, generated_at, links_from))

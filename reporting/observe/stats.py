@@ -147,11 +147,13 @@ class RunSummary:
     quality_passed: bool | None  # every final text passed its checks; None when not checked
     manifest: str  # the manifest file it was read from
     cloud_primary: bool = True  # it had a cloud primary: else no baseline and no saving
+    duration_s: float | None = None  # the build's wall time, when the manifest has it
+    report: str | None = None  # the report's own file beside the manifest (.md, else another)
 
 
 @dataclass(frozen=True)
 class StatsSummary:
-    """The whole picture over many runs (see the README for every figure)."""
+    """The whole picture over many runs (docs/plan-and-stats.md names every figure)."""
 
     reports: int
     calls: int
@@ -291,6 +293,17 @@ def had_cloud_primary(manifest: dict[str, Any]) -> bool:
     )
 
 
+def report_file(manifest: dict[str, Any]) -> str | None:
+    """The path of the report a manifest records: its Markdown, else the first other output."""
+    outputs = manifest.get("outputs")
+    names = list(outputs.values()) if isinstance(outputs, dict) else list(outputs or [])
+    names = [n for n in names if isinstance(n, str) and not n.endswith(".run.json")]
+    if not names:
+        return None
+    chosen = next((n for n in names if n.endswith(".md")), names[0])
+    return str(Path(manifest["_path"]).parent / chosen)
+
+
 def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
     """The whole picture over many runs."""
     calls = [call for m in manifests for call in m["calls"]]
@@ -386,6 +399,8 @@ def aggregate(manifests: list[dict[str, Any]]) -> StatsSummary:
                 quality_passed=bool(_quality(m)["passed"]) if is_checked(m) else None,
                 manifest=m["_path"],
                 cloud_primary=had_cloud_primary(m),
+                duration_s=m.get("duration_s"),
+                report=report_file(m),
             )
             for m in manifests
         ],

@@ -10,13 +10,14 @@ import pytest
 from rich.console import Console
 
 from reporting.cli.common import configure_logging
-from reporting.cli.progress import LiveProgress, duration
+from reporting.cli.progress import LiveProgress
 from reporting.compiler.runner import StepResult
 from reporting.logs import SkipRoutine, hybrid, hybrid_routine
 from reporting.outline.loader import load_outline
 from reporting.routing.plan import make_plan
 from reporting.routing.roles import Role
 from reporting.settings import load_settings
+from reporting.text import duration
 
 
 class Clock:

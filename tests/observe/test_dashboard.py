@@ -382,6 +382,8 @@ def test_json_keeps_every_key_in_order(stats: StatsSummary) -> None:
         "quality_passed",
         "manifest",
         "cloud_primary",
+        "duration_s",
+        "report",
     ]
 
 
@@ -643,3 +645,31 @@ def test_dashboard_in_headless_chromium(stats: StatsSummary, tmp_path: Path) -> 
     assert png_size(shot) == (1200, 2000)
     # A blank 1200x2000 page compresses to a few KB; the drawn dashboard is far larger.
     assert shot.stat().st_size > 40_000
+
+
+def test_every_run_is_labelled_linked_and_timed(tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for hour, stem in ((9, "a"), (13, "b"), (17, "c")):
+        record = manifest(
+            stem,
+            f"Run {stem}",
+            f"2026-11-24T{hour:02d}:00:00+00:00",
+            [call("DRAFT", "secondary", "ollama", latency=1.0, output_tokens=10)],
+            cloud_calls=0,
+            max_cloud_calls=15,
+            cost=0.0,
+            baseline=0.0,
+        )
+        record["duration_s"] = 75.5
+        (folder / f"{stem}.run.json").write_text(json.dumps(record), encoding="utf-8")
+    manifests, _ = load_manifests([folder])
+    page = render_dashboard(
+        aggregate(manifests), generated_at=GENERATED_AT, links_from=tmp_path / "site"
+    )
+    axis = re.findall(r'<text class="ax"[^>]*text-anchor="middle"[^>]*>([^<]+)</text>', page)
+    assert axis == ["24 Nov", "13:00", "17:00"]  # three runs on one day: three labels
+    for stem in ("a", "b", "c"):
+        assert f'<a href="../reports/{stem}.md">' in page
+    assert page.count("1 min 16 s") == 3  # each run's time in the table
+    assert "Cached</span>" not in page  # no cached call, no cached legend
