@@ -37,7 +37,7 @@ lint: ## ruff, mypy, the import layers of docs/architecture.md, and the docs sit
 	$(BIN)/ruff format --check reporting tests scripts $(wildcard benchmarks)
 	$(BIN)/mypy reporting
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/mkdocs build --strict --quiet --site-dir $$(mktemp -d)
+	$(BIN)/mkdocs build --strict --site-dir $$(mktemp -d)
 
 format:
 	$(BIN)/ruff format reporting tests scripts $(wildcard benchmarks)

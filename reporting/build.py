@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reporting.assets import templates_dir
 from reporting.compiler.cache import PhaseCache, cache_folder
 from reporting.compiler.context import CallContext, Observer, Sleep
 from reporting.compiler.execute import CompiledReport, execute
@@ -41,6 +40,7 @@ from reporting.render.markdown import (
 from reporting.render.outputs import Stage, safe_stem, staged
 from reporting.render.pdf import render_pdf
 from reporting.render.tables import table_markdown
+from reporting.render.theme import check_theme, theme_folder
 from reporting.routing.availability import preflight
 from reporting.routing.plan import Plan, make_plan
 from reporting.routing.roles import Role
@@ -187,6 +187,8 @@ def read_inputs(
     params: Mapping[str, str] | None = None,
 ) -> Inputs:
     """Stages 1-3 of a build, and of `report plan` and `report compare`: no model is called."""
+    if settings.theme_dir is not None:  # a bad theme is found before any call, not after
+        check_theme(settings.theme_dir)
     # 1. Outline: every problem of the file at once, then the command's own checks of it
     # (--refresh, --sections); nothing runs for an invalid outline.
     outline = load_outline(outline_path)
@@ -315,7 +317,7 @@ def write_report(
     names["manifest"] = f"{stem}.run.json"
     comments = review_comments(report, settings.secrets) if settings.review_comments else []
     placement: Placement | None = None
-    with staged(out_dir) as stage:
+    with staged(out_dir) as stage, theme_folder(settings.theme_dir) as look:
         # Tables and charts come from the query results, never from the model.
         blocks, images = data_blocks(outline, data or DataResults(), stem, stage)
         # Every format is converted from these same bytes, so they say the same thing.
@@ -329,7 +331,7 @@ def write_report(
                 title=outline.title,
                 author=outline.author,
                 created=report.started_at,
-                reference_docx=templates_dir() / "reference.docx",
+                reference_docx=look / "reference.docx",
                 comments=comments,
                 images=images,
             )
@@ -343,12 +345,12 @@ def write_report(
             render_pdf(
                 markdown,
                 stage(files["pdf"]),
-                template_dir=templates_dir(),
+                template_dir=look,
                 created=report.started_at,
                 images=images,
             )
         if "html" in files:
-            render_html(markdown, stage(files["html"]), template_dir=templates_dir(), images=images)
+            render_html(markdown, stage(files["html"]), template_dir=look, images=images)
         placed = placement if settings.review_comments else None
         record = build_manifest(report, settings, outline_path, names, placed, data)
         record["data"]["charts"] = list(images)  # beside the report, in outline order

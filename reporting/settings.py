@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     )
     primary_max_concurrency: int = Field(8, ge=1, description="Primary calls in flight at once.")
     secondary_max_concurrency: int = Field(2, ge=1, description="Secondary calls in flight.")
+    theme_dir: Path | None = Field(
+        None,
+        description="Theme folder: reference.docx, report.typst, report.css or report.html "
+        "over the shipped ones.",
+    )
     report_cache_dir: Path | None = Field(
         None, description="Folder of the phase cache; default .report_cache/ in the output folder."
     )

@@ -22,6 +22,7 @@ from reporting.cli.common import (
     OutlineArg,
     Params,
     Quiet,
+    Theme,
     Verbose,
     configure_logging,
     err,
@@ -30,6 +31,7 @@ from reporting.cli.common import (
     parse_params,
     settings_or_exit,
     with_formats,
+    with_theme,
 )
 from reporting.errors import ConfigError, InputError, QualityFailed
 from reporting.logs import redact
@@ -50,6 +52,7 @@ def build(
     param: Params = None,
     verbose: Verbose = False,
     formats: Formats = None,
+    theme: Theme = None,
 ) -> None:
     """Build OUTLINE into <stem>.md, <stem>.docx and <stem>.run.json (--format: also .pdf, .html).
 
@@ -72,7 +75,7 @@ def build(
     configure_logging(settings, quiet, live_table=live and not verbose)
     progress = LiveProgress(err) if live else None
     with guard(settings):
-        settings = with_formats(settings, formats)
+        settings = with_theme(with_formats(settings, formats), theme)
         try:
             result = build_report(
                 outline,
@@ -179,6 +182,7 @@ def batch(
         ),
     ] = None,
     formats: Formats = None,
+    theme: Theme = None,
     engine: Engine = "local",
     broker: Broker = None,
     wait: Annotated[
@@ -228,7 +232,7 @@ def batch(
         )
         raise typer.Exit(2)
     with guard(settings):
-        settings = with_formats(settings, formats)
+        settings = with_theme(with_formats(settings, formats), theme)
         outlines, missing = collect_outlines(paths)
         if not outlines and not missing:
             raise InputError("no outline (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))

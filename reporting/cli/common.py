@@ -44,6 +44,15 @@ AllowOutside = Annotated[
     bool,
     typer.Option("--allow-outside", help="Accept source files outside the outline's folder."),
 ]
+Theme = Annotated[
+    Path | None,
+    typer.Option(
+        "--theme",
+        metavar="DIR",
+        help="A folder with reference.docx, report.typst, report.css (default THEME_DIR).",
+        show_default=False,
+    ),
+]
 Formats = Annotated[
     str | None,
     typer.Option(
@@ -147,6 +156,11 @@ def _print_problems(subject: str, problems: list[str]) -> None:
     )
     for problem in problems:
         err.print(f"  {problem}", markup=False)
+
+
+def with_theme(settings: Settings, theme: Path | None) -> Settings:
+    """The settings with --theme's folder in place of THEME_DIR."""
+    return settings if theme is None else settings.model_copy(update={"theme_dir": theme})
 
 
 def with_formats(settings: Settings, formats: str | None) -> Settings:

@@ -92,10 +92,11 @@ def enqueue(
                     app.AsyncResult(tid).forget()  # an earlier run's outcome is not this one's
                     app.send_task(
                         TASK_NAME,
-                        # The formats asked for here, not the worker's own FORMATS.
+                        # The formats and theme asked for here, not the worker's own settings.
                         args=[
                             *(str(path), str(out), stem, params, allow_outside, use_cache),
                             list(settings.formats),
+                            str(settings.theme_dir.resolve()) if settings.theme_dir else None,
                         ],
                         task_id=tid,
                         queue=queue,

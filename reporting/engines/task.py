@@ -55,11 +55,14 @@ def run_report(
     allow_outside: bool = False,
     use_cache: bool = True,
     formats: list[str] | None = None,
+    theme: str | None = None,
 ) -> dict[str, Any]:
     """Build one report in this worker; its outcome as JSON (never raises for a bad report)."""
     settings = _worker_settings()
     if formats is not None:  # as the batch that queued it asked (None: queued by an older one)
         settings = settings.model_copy(update={"formats": tuple(formats)})
+    if theme is not None:  # a folder at the same path on every host, as the outlines are
+        settings = settings.model_copy(update={"theme_dir": Path(theme)})
     out = Path(out_dir)
     started = time.monotonic()
     try:
