@@ -334,6 +334,7 @@ def write_report(
                 reference_docx=look / "reference.docx",
                 comments=comments,
                 images=images,
+                toc=outline.toc,
             )
             for comment in placement.unplaced:
                 hybrid(
@@ -348,9 +349,12 @@ def write_report(
                 template_dir=look,
                 created=report.started_at,
                 images=images,
+                toc=outline.toc,
             )
         if "html" in files:
-            render_html(markdown, stage(files["html"]), template_dir=look, images=images)
+            render_html(
+                markdown, stage(files["html"]), template_dir=look, images=images, toc=outline.toc
+            )
         placed = placement if settings.review_comments else None
         record = build_manifest(report, settings, outline_path, names, placed, data)
         record["data"]["charts"] = list(images)  # beside the report, in outline order

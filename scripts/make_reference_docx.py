@@ -255,8 +255,12 @@ def style_headings(document: DocumentObject) -> None:
     title_char = get_style(document, "Title Char")
     set_run_props(_style_rpr(title_char), font=SANS, size=22, color=ACCENT, bold=True)
 
+    # The subtitle line carries the demonstration-model note: quiet, but on page 1.
     subtitle = get_style(document, "Subtitle")
-    set_run_props(_style_rpr(subtitle), font=SANS, size=14, color=MUTED, bold=False)
+    set_run_props(_style_rpr(subtitle), font=SANS, size=10, color=MUTED, bold=False, italic=True)
+    subtitle_ppr = _style_ppr(subtitle)
+    _set_child(subtitle_ppr, "jc", PPR_ORDER, val="left")
+    set_spacing(subtitle_ppr, before=0, after=4, line=1.0)
 
     levels = {
         # level: (size pt, colour, bold, italic, space before, space after)

@@ -30,6 +30,12 @@ local function lift_title_block(doc)
     doc.meta.byline = pandoc.MetaInlines(blocks[1].content[1].content)
     blocks:remove(1)
   end
+  -- The demonstration-model note (a one-line quote under the byline) joins the title block.
+  if blocks[1] and blocks[1].t == "BlockQuote" and #blocks[1].content == 1
+    and blocks[1].content[1].t == "Para" then
+    doc.meta.note = pandoc.MetaInlines(blocks[1].content[1].content)
+    blocks:remove(1)
+  end
   if is_abstract(blocks[1]) then
     local rest = blocks[1].content:clone()
     rest:remove(1)
@@ -71,9 +77,10 @@ function Pandoc(doc)
     end,
   })
   lift_title_block(doc)
-  if FORMAT == "docx" and doc.meta.byline ~= nil then
-    doc.meta.author = doc.meta.byline  -- Word's title block has an Author line, not a byline
-    doc.meta.byline = nil
+  if FORMAT == "docx" then
+    -- Word's title block has Subtitle and Author lines, no byline or note.
+    doc.meta.author, doc.meta.byline = doc.meta.byline, nil
+    doc.meta.subtitle, doc.meta.note = doc.meta.note, nil
   end
   return doc
 end

@@ -285,6 +285,7 @@ class Outline(BaseModel):
     audience: str | None = Field(None, max_length=2_000, description="Who reads the report.")
     tone: str | None = Field(None, max_length=300, description="Voice of the prose.")
     date: dt.date | None = Field(None, description="Date printed on the report.")
+    toc: bool = Field(False, description="A table of contents after the abstract.")
     sources: list[SourcePattern] = Field(
         default_factory=list, description="Source files for every section (paths or globs)."
     )

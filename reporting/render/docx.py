@@ -68,7 +68,9 @@ def embed_images(markdown: str, images: Mapping[str, bytes | Path]) -> str:
     return markdown
 
 
-def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Path) -> None:
+def _run_pandoc(
+    markdown: str, out_path: Path, *, title: str, reference_docx: Path, toc: bool = False
+) -> None:
     """Convert `markdown` to the DOCX file `out_path` with pandoc."""
     run_pandoc(
         markdown,
@@ -84,6 +86,8 @@ def _run_pandoc(markdown: str, out_path: Path, *, title: str, reference_docx: Pa
             "--metadata",
             f"title={title}",
             f"--output={out_path}",
+            # A TOC field: Word fills it in when it opens the file (pandoc asks it to).
+            *(["--toc", "--toc-depth=3"] if toc else []),
         ],
     )
 
@@ -105,10 +109,14 @@ def _finish(
     author: str | None,
     created: datetime,
     comments: Sequence[ReviewComment],
+    toc: bool = False,
 ) -> Placement:
     """Space out tables, add the comments and set the core properties, dropping pandoc's."""
     document = Document(str(path))
     _space_after_tables(document)
+    if toc:  # Word fills the contents (and their page numbers) in as it opens the file
+        update = document.settings.element.makeelement(qn("w:updateFields"), {qn("w:val"): "true"})
+        document.settings.element.append(update)
     _fill_title_fields(document, title)
     # Nothing to comment on, nothing touched: pandoc's own comments part stays empty.
     placement = add_comments(document, comments, when=created) if comments else Placement()
@@ -202,6 +210,7 @@ def render_docx(
     reference_docx: Path,
     comments: Sequence[ReviewComment] = (),
     images: Mapping[str, bytes | Path] | None = None,
+    toc: bool = False,
 ) -> Placement:
     """Convert report Markdown to DOCX with pandoc, add review comments, set the properties.
 
@@ -213,8 +222,10 @@ def render_docx(
         raise ReportingError(f"reference DOCX not found: {reference_docx}")
     if images:
         markdown = embed_images(markdown, images)
-    _run_pandoc(markdown, out_path, title=title, reference_docx=reference_docx)
+    _run_pandoc(markdown, out_path, title=title, reference_docx=reference_docx, toc=toc)
     try:
-        return _finish(out_path, title=title, author=author, created=created, comments=comments)
+        return _finish(
+            out_path, title=title, author=author, created=created, comments=comments, toc=toc
+        )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, PackageNotFoundError) as exc:
         raise ReportingError(f"could not set DOCX properties of {out_path}: {exc}") from exc

@@ -17,6 +17,7 @@ def render_html(
     *,
     template_dir: Path,
     images: Mapping[str, bytes | Path] | None = None,
+    toc: bool = False,
 ) -> None:
     """Write report Markdown as one HTML file with `template_dir`'s page and stylesheet.
 
@@ -29,7 +30,7 @@ def render_html(
         markdown,
         [
             "--to=html5",
-            *page_options(template_dir, "report.html"),
+            *page_options(template_dir, "report.html", toc=toc),
             # The stylesheet is inlined by the template itself (a partial), since --sandbox
             # keeps --css from being read; this embeds whatever else pandoc can.
             "--embed-resources",

@@ -73,7 +73,9 @@ def run_pandoc(markdown: str, options: Sequence[str]) -> bytes:
     return result.stdout
 
 
-def page_options(template_dir: Path, template: str, images: Iterable[str] = ()) -> list[str]:
+def page_options(
+    template_dir: Path, template: str, images: Iterable[str] = (), *, toc: bool = False
+) -> list[str]:
     """Options of a PDF or HTML page: `template_dir`'s template and its filter (report.lua).
 
     `images` are the sources of the report's own charts, which the filter keeps; it turns any
@@ -84,4 +86,6 @@ def page_options(template_dir: Path, template: str, images: Iterable[str] = ()) 
         if not path.is_file():
             raise ReportingError(f"template file not found: {path}")
     options = ["--standalone", f"--template={needed[0]}", f"--lua-filter={needed[1]}"]
+    if toc:  # the outline's `toc: true`: sections and subsections, as numbered
+        options += ["--toc", "--toc-depth=3"]
     return options + [f"--metadata=images:{src}" for src in images]

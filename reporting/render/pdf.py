@@ -18,7 +18,9 @@ __all__ = ["render_pdf", "typst_source"]
 log = logging.getLogger(__name__)
 
 
-def typst_source(markdown: str, template_dir: Path, images: Iterable[str] = ()) -> str:
+def typst_source(
+    markdown: str, template_dir: Path, images: Iterable[str] = (), *, toc: bool = False
+) -> str:
     """The report as a Typst document: `template_dir`'s page around pandoc's Typst body.
 
     `images` are the sources of the charts that will be beside it; other images are dropped.
@@ -27,7 +29,7 @@ def typst_source(markdown: str, template_dir: Path, images: Iterable[str] = ()) 
         markdown,
         [
             "--to=typst",
-            *page_options(template_dir, "report.typst", images),
+            *page_options(template_dir, "report.typst", images, toc=toc),
             # The filter lifts the `#` title out; `##` sections become Typst's level 1.
             "--shift-heading-level-by=-1",
         ],
@@ -55,13 +57,14 @@ def render_pdf(
     template_dir: Path,
     created: datetime,
     images: Mapping[str, bytes | Path] | None = None,
+    toc: bool = False,
 ) -> None:
     """Write report Markdown as a PDF: Typst markup from pandoc, compiled by typst.
 
     The compile sees only a temporary folder holding the markup and `images` (keyed by their
     source in the Markdown), so no file beside the report is read.
     """
-    source = typst_source(markdown, template_dir, images or {})
+    source = typst_source(markdown, template_dir, images or {}, toc=toc)
     with tempfile.TemporaryDirectory(prefix="report-pdf-") as folder:
         root = Path(folder)
         (root / "report.typ").write_text(source, encoding="utf-8")

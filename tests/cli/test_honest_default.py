@@ -122,9 +122,14 @@ def test_the_shipped_default_counts_no_fallback_and_says_who_wrote_it(
         f"# Storage Cluster Upgrade\n\n*Platform Reliability Group · 1 October 2026*\n\n"
         f"> *{NOTE}*\n\n**Abstract.**"
     )
-    paragraphs = [p.text for p in Document(str(out / "upgrade.docx")).paragraphs if p.text]
-    assert paragraphs[1:3] == ["Platform Reliability Group · 1 October 2026", NOTE]
-    assert paragraphs[3].startswith("Abstract.")
+    # In the DOCX the note is the title block's Subtitle, on page 1 above the byline.
+    paragraphs = [p for p in Document(str(out / "upgrade.docx")).paragraphs if p.text]
+    shown = [(p.style.name, p.text) for p in paragraphs[1:4]]
+    assert shown == [
+        ("Subtitle", NOTE),
+        ("Author", "Platform Reliability Group · 1 October 2026"),
+        ("Abstract Title", "Abstract"),
+    ]
     assert markdown.count("demonstration model") == 1
 
 

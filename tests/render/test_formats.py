@@ -225,14 +225,12 @@ def test_batch_writes_the_formats_asked_for(review: Path, tmp_path: Path) -> Non
 def test_a_failed_pdf_compile_writes_nothing(
     hybrid_env: pytest.MonkeyPatch, review: Path, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "theme"
-    shutil.copytree(templates_dir(), broken)
+    broken = tmp_path / "theme"  # a theme whose Typst page does not compile
+    broken.mkdir()
     (broken / "report.typst").write_text("#let broken = (\n$body$\n", encoding="utf-8")
-    hybrid_env.setattr("reporting.build.templates_dir", lambda: broken)
     out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["build", str(review), "--out", str(out), "--format", "md,docx,pdf,html"]
-    )
+    args = ["build", str(review), "--out", str(out), "--format", "md,docx,pdf,html"]
+    result = runner.invoke(app, [*args, "--theme", str(broken)])
     assert result.exit_code == 1
     assert "typst could not compile the PDF" in result.stderr
     assert "Traceback" not in result.output

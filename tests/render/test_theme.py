@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import report_files
 from docx import Document
+from docx.oxml.ns import qn
 from docx.shared import RGBColor
 from loopback import OllamaServer, OpenAIServer
 from pypdf import PdfReader
@@ -87,3 +88,32 @@ def test_a_bad_theme_is_exit_2_before_any_call(
     assert f"theme {theme}: {expected}" in result.stderr
     assert openai_server.count == ollama_server.count == 0
     assert report_files(out) == []
+
+
+def test_toc_true_puts_contents_after_the_abstract_in_every_format(
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    original = outline_file.read_text(encoding="utf-8")
+    outline_file.write_text("toc: true\n" + original, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["build", str(outline_file), "--out", str(out), "--format", "md,docx,pdf,html"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    html = (out / "fleet.html").read_text(encoding="utf-8")
+    nav = " ".join(html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0].split())
+    assert 'href="#' in nav and "2.1 Previous architecture" in nav and "7 Conclusion" in nav
+    pdf = " ".join(page.extract_text() for page in PdfReader(out / "fleet.pdf").pages)
+    assert "Contents" in pdf and pdf.count("7 Conclusion") == 2  # listed, then the heading
+    document = Document(str(out / "fleet.docx"))
+    fields = [t.text for t in document.element.body.iter(qn("w:instrText"))]
+    assert any(field.strip().startswith("TOC") for field in fields)
+    settings = document.settings.element
+    assert settings.find(qn("w:updateFields")).get(qn("w:val")) == "true"  # Word fills it in
+    outline_file.write_text(original, encoding="utf-8")  # toc: false, the default
+    plain = runner.invoke(app, [*args[:3], str(tmp_path / "plain"), "--format", "html"])
+    assert plain.exit_code == 0
+    assert '<nav class="toc"' not in (tmp_path / "plain" / "fleet.html").read_text()
