@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from reporting.cli.common import DEFAULT_OUT, AsJson, err, guard, out
@@ -87,16 +88,21 @@ def _print_pooled(pooled: PooledComparisons) -> None:
 def _print_stats(s: StatsSummary) -> None:
     """The human summary of `report stats`."""
     per, share = s.cloud_calls_per_report, s.local_share
-    out.print(
-        f"{s.reports} reports, {s.calls} calls ({s.cache_hits} from cache), "
-        f"{s.cloud_calls} cloud calls (mean {per.mean} per report, max {per.max}, "
-        f"limit {per.limit})\n"
-        f"local share: {share.calls:.0%} of calls, "
-        f"{share.output_tokens:.0%} of output tokens\n"
-        f"{cost_text(s)}\n"
-        f"fallbacks: {_counts(s.fallbacks) or 'none'}",
-        markup=False,
-    )
+    summary = Table(title=f"{s.reports} reports", show_header=False, title_justify="left")
+    summary.add_column("what", style="bold")
+    summary.add_column("figures")
+    for what, figures in (
+        ("calls", f"{s.calls} ({s.cache_hits} from cache)"),
+        (
+            "cloud calls",
+            f"{s.cloud_calls} (mean {per.mean} per report, max {per.max}, limit {per.limit})",
+        ),
+        ("local share", f"{share.calls:.0%} of calls, {share.output_tokens:.0%} of output tokens"),
+        ("cost", cost_text(s)),
+        ("fallbacks", _counts(s.fallbacks) or "none"),
+    ):
+        summary.add_row(what, escape(figures))
+    out.print(summary)
     if s.latency:
         table = Table(title="Latency per provider and phase")
         for column in ("provider", "phase", "calls", "p50 s", "p95 s"):

@@ -167,3 +167,25 @@ def test_doctor_never_cuts_a_settings_name_at_80_columns(
         "  fix: add OPENAI_API_KEY to .env, or use another provider",
     ]
     assert "…" not in result.stdout
+
+
+def test_stats_prints_tables_not_python_values(
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    hybrid_env.setenv("MAX_CLOUD_CALLS", "2")  # some steps fall back: a count by reason
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["build", str(outline_file), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["stats", str(out)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.stderr
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert rows["calls"].endswith(" (0 from cache)")
+    assert rows["fallbacks"].startswith("COST_LIMIT ")
+    assert "{" not in result.stdout and "'" not in result.stdout
