@@ -82,21 +82,26 @@ class LiveProgress:
             self.live.stop()
 
     def heading(self) -> str:
-        """`Title: 12/34 steps · 1 min 10 s · about 2 min 05 s left`."""
+        """`12/34 steps · 1 min 10 s · about 2 min 05 s left · Title`: the figures first.
+
+        A narrow terminal cuts the end of the line, so the title goes last.
+        """
         assert self.outline is not None and self.plan is not None
         total = len(self.plan.steps)
         elapsed = self.clock() - self.started
-        text = f"{self.outline.title}: {self.done}/{total} steps · {duration(elapsed)}"
+        text = f"{self.done}/{total} steps · {duration(elapsed)}"
         left = total - self.done
         # The pace of written steps that sent a request; a guess only once a few are in.
         if left and self.sent_done >= 3:
             text += f" · about {duration(elapsed / self.sent_done * left)} left"
-        return text
+        return f"{text} · {self.outline.title}"
 
     def _table(self) -> Table:
         assert self.outline is not None
         table = Table(title=self.heading(), title_justify="left")
-        table.add_column("section", overflow="ellipsis", no_wrap=True, max_width=TITLE_WIDTH)
+        # The phase columns ("✓ embedded") keep their width; the titles give way on 80 columns.
+        width = max(12, min(TITLE_WIDTH, self.console.width - 46))
+        table.add_column("section", overflow="ellipsis", no_wrap=True, max_width=width)
         for phase in SECTION_PHASES:
             table.add_column(phase.name, no_wrap=True)
         for section in self.outline.walk():

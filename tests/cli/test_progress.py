@@ -73,12 +73,13 @@ def test_the_heading_gives_elapsed_time_and_an_estimate_once_steps_are_written(
     assert progress.plan is not None
     total = len(progress.plan.steps)
     clock.now += 5
-    assert progress.heading().endswith(f": 0/{total} steps · 5 s")
+    title = progress.outline.title if progress.outline else ""
+    assert progress.heading() == f"0/{total} steps · 5 s · {title}"
     for step in progress.plan.steps[:3]:
         progress.step("done", step, StepResult(step=step, text="T.", provider=step.provider))
     clock.now += 25  # 30 s for 3 written steps: 10 s each
-    assert progress.heading().endswith(
-        f": 3/{total} steps · 30 s · about {duration(10 * (total - 3))} left"
+    assert progress.heading() == (
+        f"3/{total} steps · 30 s · about {duration(10 * (total - 3))} left · {title}"
     )
 
 
