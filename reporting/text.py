@@ -150,3 +150,29 @@ def duration(seconds: float) -> str:
     if whole < 60:
         return f"{whole} s"
     return f"{whole // 60} min {whole % 60:02d} s"
+
+
+# Terminal escape sequences (ESC [ ... final byte, and ESC with one more character), then every
+# C0 and C1 control character but tab and newline, and DEL.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """The text without terminal escapes or control characters (tab and newline kept).
+
+    Neither a model's reply nor an outline may colour a terminal, ring its bell or put a NUL
+    in a heading: none of them means anything in a document.
+    """
+    return _CONTROLS.sub("", _ESCAPES.sub("", text.replace("\r\n", "\n")))
+
+
+def strip_controls_deep(value: object) -> object:
+    """`strip_controls` on every string of nested lists and dicts (keys too)."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, list):
+        return [strip_controls_deep(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_controls_deep(k): strip_controls_deep(v) for k, v in value.items()}
+    return value

@@ -521,3 +521,34 @@ def test_prompt_injection_in_the_outline_changes_no_setting_or_route(
         c["provider"] for c in manifests[1]["calls"]
     ]
     assert manifests[1]["settings"]["max_cloud_calls"] == 15
+
+
+CONTROLS = "\x00\x07\x08\x0b\x0c\x1b\x7f\x9b"
+
+
+def test_control_characters_never_reach_the_report(
+    hybrid_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    # A NUL and a terminal colour in the outline (YAML escapes), BEL, BS, VT, FF and ESC[31m
+    # in every reply: none of them means anything in a document.
+    outline = tmp_path / "ctl.yaml"
+    outline.write_text(
+        'title: "Fleet\\0 Report \\e[31mred\\e[0m"\nsections:\n'
+        '  - title: "Intro\\a duction"\n    brief: "Why\\b."\n',
+        encoding="utf-8",
+    )
+    reply = "Bell \x07 back\x08space \x0bvertical \x0cfeed \x1b[31mred\x1b[0m text [1]."
+    openai_server.reply = ollama_server.reply = lambda body: reply
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    markdown = (out / "ctl.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Fleet Report red\n")
+    assert "## 1 Intro duction" in markdown
+    assert not any(char in markdown for char in CONTROLS), repr(markdown)
+    assert "Bell  backspace vertical feed red text" in markdown
+    manifest = (out / "ctl.run.json").read_text(encoding="utf-8")
+    assert "\\u0000" not in manifest and "\\u001b" not in manifest

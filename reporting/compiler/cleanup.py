@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from reporting.logs import hybrid
 from reporting.sources.citations import check_citations
-from reporting.text import MARKDOWN, code_lines, map_prose_sentences, sentence_key
+from reporting.text import MARKDOWN, code_lines, map_prose_sentences, sentence_key, strip_controls
 
 if TYPE_CHECKING:
     from reporting.compiler.runner import StepResult
@@ -179,7 +179,7 @@ def clean_section_text(
     text: str, section_title: str | None = None, *, abstract: bool = False, truncated: bool = False
 ) -> str:
     """Everything a model's reply goes through; the abstract becomes 1-3 prose paragraphs."""
-    text = strip_think(text).replace("\r\n", "\n")
+    text = strip_controls(strip_think(text))
     text = strip_template_markers(text)
     text = unwrap_fence(text.strip())
     text = strip_preamble(text)

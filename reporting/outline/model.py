@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from reporting.outline.places import section_place
+from reporting.text import strip_controls_deep
 
 # Deeper sections would need a seventh Markdown heading level, which does not exist.
 MAX_SECTION_DEPTH = 5
@@ -297,6 +298,12 @@ class Outline(BaseModel):
         default_factory=dict, description="Tables the sections' queries read."
     )
     _sha256: str | None = PrivateAttr(None)  # of the file's bytes, set by the loader
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        # YAML's "\0" or "\e" escapes can put a NUL or a terminal escape in any string.
+        return strip_controls_deep(data)
 
     @property
     def sha256(self) -> str | None:
