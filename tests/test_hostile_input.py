@@ -552,3 +552,30 @@ def test_control_characters_never_reach_the_report(
     assert "Bell  backspace vertical feed red text" in markdown
     manifest = (out / "ctl.run.json").read_text(encoding="utf-8")
     assert "\\u0000" not in manifest and "\\u001b" not in manifest
+
+
+def test_a_server_ignoring_max_tokens_cannot_flood_the_report(
+    hybrid_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    outline = tmp_path / "flood.yaml"
+    outline.write_text("title: Flood\nsections:\n  - title: One\n    words: 60\n", encoding="utf-8")
+    flood = "This sentence repeats forever with figure {n}. "  # 4,000 times: about 200 KB
+    openai_server.reply = ollama_server.reply = lambda body: "".join(
+        flood.format(n=n) for n in range(4_000)
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(outline), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "flood.run.json").read_text(encoding="utf-8"))
+    bodies = openai_server.chat_bodies + ollama_server.chat_bodies
+    limits = [
+        b.get("max_tokens") or b.get("max_completion_tokens") or b["options"]["num_predict"]
+        for b in bodies
+    ]
+    assert all(call["truncated"] for call in manifest["calls"])
+    markdown = (out / "flood.md").read_text(encoding="utf-8")
+    # Two texts in the report (the section, the abstract), each cut at 16 characters a token.
+    assert len(markdown) < 2 * max(limits) * 16 + 500

@@ -47,6 +47,11 @@ from reporting.routing.roles import ProviderSpec, Reason, Role
 BREAKER_THRESHOLD = 3
 
 
+# Characters a reply may hold per output token asked for: about 4 per token in English, and
+# 4 times the limit, so only a server that ignores max_tokens is ever cut.
+REPLY_CHARS_PER_TOKEN = 16
+
+
 @dataclass
 class StepResult:
     """What one step produced and what it cost."""
@@ -496,9 +501,14 @@ class StepRunner:
                             raise
                         finally:
                             result.latency_s += time.monotonic() - sent
+                    content = _content(reply)
                     truncated = _finish_reason(reply) == "length"
+                    # A server that ignores max_tokens must not fill the report (or memory):
+                    # the reply is cut at a generous multiple of the limit, as if it had stopped.
+                    if len(content) > max_tokens * REPLY_CHARS_PER_TOKEN:
+                        content, truncated = content[: max_tokens * REPLY_CHARS_PER_TOKEN], True
                     text = clean_section_text(
-                        _content(reply),
+                        content,
                         title,
                         abstract=step.section_id is None,
                         truncated=truncated,
