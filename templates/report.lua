@@ -7,7 +7,8 @@
 --    raw HTML or Typst (`<script>`, ```{=typst}```) is dropped, `@name` stays the literal
 --    text rather than a citation Typst cannot resolve, and an image that is neither a data
 --    URI nor one of the report's own charts (metadata `images`) becomes its description, so
---    the page never fetches a URL and the PDF never fails on a missing file.
+--    the page never fetches a URL and the PDF never fails on a missing file; a link keeps
+--    only an http(s), mailto or in-page target.
 
 local function is_byline(block)
   return block and block.t == "Para" and #block.content == 1 and block.content[1].t == "Emph"
@@ -69,6 +70,15 @@ function Pandoc(doc)
     RawBlock = function() return {} end,
     RawInline = function() return {} end,
     Cite = function(cite) return cite.content end,
+    -- A link keeps only a web, mail or in-page target; `javascript:`, `file:` and the like
+    -- become their text, so no reader of any format is one click from them.
+    Link = function(link)
+      local target = link.target:lower()
+      if target:match("^https?://") or target:match("^mailto:") or target:sub(1, 1) == "#" then
+        return nil
+      end
+      return link.content
+    end,
     Image = function(image)
       if image.src:sub(1, 5) == "data:" or allowed[image.src] then
         return nil

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from reporting.assets import templates_dir
 from reporting.cli import app
 from reporting.outline.loader import load_outline
 from reporting.render.charts import draw_chart
+from reporting.render.docx import render_docx
 from reporting.render.html import render_html
 from reporting.render.markdown import RenderedSection, figure_markdown, render_markdown
 from reporting.render.pdf import render_pdf
@@ -335,3 +337,37 @@ def test_model_text_cannot_break_the_pdf_or_reach_out_of_the_page(tmp_path: Path
     assert "alert(1)" not in html_text  # the raw Typst block shows as the code it is
     assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
     assert [ref for ref in page.references if not ref.startswith(("data:", "#"))] == []
+
+
+def test_links_keep_only_web_mail_and_in_page_targets(tmp_path: Path) -> None:
+    body = (
+        "See [the site](https://example.com), [mail](mailto:ops@example.com), "
+        "[a trap](javascript:alert(1)), [a file](file:///etc/passwd) and [data](data:text/html,x)."
+    )
+    markdown = render_markdown(
+        "Links",
+        None,
+        dt.date(2026, 12, 2),
+        "Abstract.",
+        [RenderedSection("1", "One", 1, body, "")],
+        [],
+    )
+    html_path, docx_path = tmp_path / "r.html", tmp_path / "r.docx"
+    render_html(markdown, html_path, template_dir=templates_dir())
+    html = html_path.read_text(encoding="utf-8")
+    assert 'href="https://example.com"' in html and 'href="mailto:ops@example.com"' in html
+    for bad in ("javascript:", "file:", "data:text"):
+        assert bad not in html
+    assert "a trap" in html and "a file" in html  # the words stay, as text
+    render_docx(
+        markdown,
+        docx_path,
+        title="Links",
+        author=None,
+        created=dt.datetime(2026, 12, 2, tzinfo=dt.UTC),
+        reference_docx=templates_dir() / "reference.docx",
+    )
+    with zipfile.ZipFile(docx_path) as archive:
+        rels = archive.read("word/_rels/document.xml.rels").decode("utf-8")
+    assert 'Target="https://example.com"' in rels
+    assert "javascript:" not in rels and "file:" not in rels
