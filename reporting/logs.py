@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from contextvars import ContextVar
+from functools import lru_cache
 
 logger = logging.getLogger("reporting.hybrid")
 
@@ -40,11 +42,24 @@ class SkipRoutine(logging.Filter):
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in a text by `***`."""
+    """Replace every secret in a text by `***`, in the forms Markdown readers decode too.
+
+    A model may echo a key as `sk\\-…` (a Markdown escape), `sk&#45;…` (an HTML entity) or
+    with `<!-- -->` inside it: pandoc, browsers and Word show each as the key itself.
+    """
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
+            if "\\" in text or "&" in text or "<!--" in text:
+                text = _encoded(secret).sub("***", text)
     return text
+
+
+@lru_cache(maxsize=64)
+def _encoded(secret: str) -> re.Pattern[str]:
+    """The secret with each character possibly escaped, as an entity, or split by a comment."""
+    chars = [rf"(?:\\?{re.escape(c)}|&#0*{ord(c)};|&#[xX]0*{ord(c):x};)" for c in secret]
+    return re.compile(r"(?:<!--.*?-->)*".join(chars), re.DOTALL | re.IGNORECASE)
 
 
 class RedactSecrets(logging.Filter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import logging
 import shutil
@@ -14,7 +15,10 @@ from typing import Any
 
 import pytest
 from conftest import PLANTED_KEY, report_files
+from docx import Document
+from docx.oxml.ns import qn
 from loopback import Fault, OllamaServer, OpenAIServer, always, default_reply, refused_url
+from pypdf import PdfReader
 from typer.testing import CliRunner, Result
 
 from reporting.build import build_report
@@ -347,3 +351,34 @@ def test_a_build_shows_no_password_of_the_base_url(
     assert manifest["settings"]["openai_base_url"].startswith("http://***@127.0.0.1:")
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         assert URL_PASSWORD.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.usefixtures("hybrid_env")
+def test_a_key_echoed_in_encoded_forms_reaches_no_format(
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    # Each form is the key itself to pandoc, a browser or Word: escaped, an entity, a comment.
+    escaped = PLANTED_KEY.replace("-", "\\-")
+    entity = PLANTED_KEY.replace("-", "&#45;", 1)
+    commented = PLANTED_KEY[:8] + "<!-- x -->" + PLANTED_KEY[8:]
+    reply = f"Key {escaped} then {entity} and {commented} [1]."
+    openai_server.reply = ollama_server.reply = lambda body: reply
+    out = tmp_path / "out"
+    args = ["build", str(outline_file), "--out", str(out), "--format", "md,docx,pdf,html"]
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    _assert_clean(result)
+    _assert_no_key_in_tree(out)
+    pdf = " ".join(page.extract_text() for page in PdfReader(out / "fleet.pdf").pages)
+    assert not _leaks(pdf)
+    text = "".join(t.text or "" for t in Document(str(out / "fleet.docx")).element.iter(qn("w:t")))
+    assert not _leaks(text) and "Key *** then *** and ***" in text
+    html = (out / "fleet.html").read_text(encoding="utf-8")
+    assert not _leaks(html_module.unescape(html))
+    sent = openai_server.count + ollama_server.count
+    again = runner.invoke(app, args, catch_exceptions=False)
+    assert again.exit_code == 0, again.stderr
+    assert openai_server.count + ollama_server.count == sent  # an unchanged rebuild: all cached

@@ -518,6 +518,9 @@ class StepRunner:
                         result.failures[spec.name] += 1
                         raise ProviderBadResponse("empty response")
                     usage = reply.usage_metadata
+                    # A model may echo the key: redacted before anything reads the text, so
+                    # the next phase's prompt is the same on a rebuild that reads the cache.
+                    text = redact(text, self.settings.secrets)
                     result.text = text
                     result.provider = spec
                     if usage:
@@ -528,7 +531,7 @@ class StepRunner:
                         self.cache.put(
                             key,
                             CachedResult(
-                                redact(text, self.settings.secrets),  # a model may echo the key
+                                text,
                                 result.input_tokens,
                                 result.output_tokens,
                                 spec.name,
