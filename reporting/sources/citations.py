@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from reporting.sources.read import Chunk
 from reporting.text import INLINE_CODE, code_lines, map_prose_sentences, stopwords, unix_newlines
 
-# A citation group: [1], [1, 3] or [1,3]; not a Markdown link "[1](...)". (A reference
-# definition "[1]: url" at a line's start is told apart in `_rewrite`.)
-# At most three ASCII digits: "[2023]" is a year, not the 2023rd source.
-_GROUP = re.compile(r"\[(?P<nums>\s*[0-9]{1,3}(?:\s*,\s*[0-9]{1,3})*\s*)\](?!\()")
+# A citation group: [1], [1, 3], [1,3] or a range [1-3]; written as a link, "[1](http://x)",
+# it is still a citation and loses the link. (A reference definition "[1]: url" at a line's
+# start is told apart in `_rewrite`.) At most three ASCII digits: "[2023]" is a year.
+_ITEM = r"[0-9]{1,3}(?:\s*[-\u2013]\s*[0-9]{1,3})?"
+_GROUP = re.compile(rf"\[(?P<nums>\s*{_ITEM}(?:\s*,\s*{_ITEM})*\s*)\](?P<link>\([^()\s]*\))?")
+# Footnotes are not how a report cites: "[^1]" marks and their "[^1]: ..." lines go.
+_FOOTNOTE_LINE = re.compile(r"(?m)^[ \t]*\[\^[^\]\s]{1,40}\]:.*(?:\n|$)")
+_FOOTNOTE = re.compile(r"\[\^[^\]\s]{1,40}\]")
+MAX_RANGE = 20  # "[1-999]" cites nothing checkable: every number of it counts as invented
 # An inline code span, left alone, or a citation group.
 _CODE_OR_GROUP = re.compile(rf"(?P<code>{INLINE_CODE.pattern})|{_GROUP.pattern}")
 _GONE = "\x00"  # marks a removed citation until the spacing around it is tidied
@@ -35,8 +40,20 @@ def format_context(hits: Sequence[Chunk | tuple[Chunk, float]]) -> str:
 
 
 def _numbers(group: str) -> list[int]:
-    """The integers in a citation group's inside, e.g. ' 1, 3' -> [1, 3]."""
-    return [int(part) for part in group.split(",")]
+    """The integers in a citation group's inside: ' 1, 3' -> [1, 3], '2-4' -> [2, 3, 4].
+
+    A range backwards or longer than MAX_RANGE gives 0, which no source has.
+    """
+    numbers: list[int] = []
+    for part in group.split(","):
+        ends = [int(n) for n in re.split(r"[-\u2013]", part)]
+        if len(ends) == 1:
+            numbers.append(ends[0])
+        elif ends[0] <= ends[1] and ends[1] - ends[0] < MAX_RANGE:
+            numbers.extend(range(ends[0], ends[1] + 1))
+        else:
+            numbers.append(0)
+    return numbers
 
 
 def _tidy(text: str) -> str:
@@ -74,12 +91,18 @@ def _rewrite(
         shown = sorted(renumber[n] for n in kept) if renumber else kept
         return "[" + ", ".join(str(n) for n in shown) + "]"
 
+    def footnotes(line: str) -> str:
+        nonlocal removed
+        line, count = _FOOTNOTE.subn(_GONE, line)
+        removed += count
+        return line
+
     # Code is left alone: `a[1]` in a code span or block is an index, not a citation.
     text = unix_newlines(text).replace(_GONE, "")
     code = code_lines(text)
     lines = [
-        line if number in code else _CODE_OR_GROUP.sub(replace, line)
-        for number, line in enumerate(text.split("\n"))
+        line if number in code else _CODE_OR_GROUP.sub(replace, footnotes(line))
+        for number, line in enumerate(_FOOTNOTE_LINE.sub("", text).split("\n"))
     ]
     clean = _tidy("\n".join(lines))
     if renumber is None:

@@ -48,7 +48,14 @@ def test_format_context_numbers_chunks_with_sources() -> None:
         ("A [7][8] b [9] c.", "A b c.", [], 3),
         ("[5] Starts here.\nNext [1]", "Starts here.\nNext [1]", [1], 1),
         ("Lead [9] [2] end.", "Lead [2] end.", [2], 1),
-        ("A link [1](http://x) stays.", "A link [1](http://x) stays.", [], 0),
+        # A citation written as a link is still a citation, checked, and loses the link.
+        ("A link [1](http://x) cites.", "A link [1] cites.", [1], 0),
+        ("See [99](http://x) too.", "See too.", [], 1),
+        ("A range [1-3] is three.", "A range [1, 2, 3] is three.", [1, 2, 3], 0),
+        ("A wide range [1-99] cites nothing.", "A wide range cites nothing.", [], 1),
+        ("Backwards [3-1] too.", "Backwards too.", [], 1),
+        ("A footnote [^1] goes.\n\n[^1]: Its text.", "A footnote goes.\n\n", [], 1),
+        ("A link [words](http://x) stays.", "A link [words](http://x) stays.", [], 0),
         (
             "[4]: http://x is a reference definition",
             "[4]: http://x is a reference definition",
