@@ -83,6 +83,17 @@ def _glob(pattern: Path, base: Path) -> list[Path]:
     )
 
 
+def _glob_root(pattern: Path, base: Path) -> Path:
+    """The folder a glob starts walking from: its parts before the first wildcard, resolved."""
+    fixed: list[str] = []
+    for part in pattern.parts:
+        if _is_glob(part):
+            break
+        fixed.append(part)
+    root = Path(*fixed) if fixed else Path()
+    return (root if root.is_absolute() else base / root).resolve()
+
+
 def _reason(error: Exception) -> str:
     """A parser's complaint about a broken file, as one short line."""
     return one_line(str(error) or type(error).__name__, 160)
@@ -98,6 +109,14 @@ def resolve_sources(patterns: list[str], base: Path, allow_outside: bool = False
         joined = base / Path(pattern).expanduser()
         # A name holding `[`, `*` or `?` that exists as such is that file, not a glob.
         if _is_glob(pattern) and not joined.is_file():
+            # Refused before it is walked: `/**` would read the whole disk first, and its
+            # error would name a file outside the folder.
+            root = _glob_root(Path(pattern).expanduser(), base)
+            if not allow_outside and not root.is_relative_to(base):
+                raise InputError(
+                    f"source pattern {pattern!r} starts outside the outline's folder {base}; "
+                    "move the files inside the folder, or pass --allow-outside"
+                )
             # Components are matched one by one under base, so glob characters in base's
             # own name never act as wildcards.
             files = [m for m in _glob(Path(pattern).expanduser(), base) if m.is_file()]

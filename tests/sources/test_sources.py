@@ -336,7 +336,7 @@ def test_absolute_glob_is_expanded_and_checked(project: Path) -> None:
     (outside / "o.md").write_text("other", encoding="utf-8")
     inside = f"{project.resolve()}/**/*.md"
     assert resolve_sources([inside], project) == [project.resolve() / "notes" / "a.md"]
-    with pytest.raises(InputError, match=r"o\.md.*outside"):
+    with pytest.raises(InputError, match=r"/other/\*\.md' starts outside"):  # before walking
         resolve_sources([f"{outside.resolve()}/*.md"], project)
     allowed = resolve_sources([f"{outside.resolve()}/**/*.md"], project, allow_outside=True)
     assert allowed == [outside.resolve() / "o.md"]
@@ -480,3 +480,21 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path: Path) -> None:
     assert SourceIndex.builds == before + 1 and not rebuilt.from_cache
     assert rebuilt.search("chess queen", 1)[0][0].source == "chess.md"
     assert SourceIndex.load_or_build(chunks, cache).from_cache
+
+
+@pytest.mark.parametrize("pattern", ["/**", "/**/*.md", "../**/*.md", "../*.md", "~/**/*.md"])
+def test_a_glob_starting_outside_is_refused_before_it_is_walked(
+    project: Path, pattern: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project.parent / "secret.md").write_text("outside", encoding="utf-8")
+    walked: list[str] = []
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, p: walked.append(p) or real_glob(self, p))
+    with pytest.raises(InputError) as refused:
+        resolve_sources([pattern], project)
+    assert str(refused.value).startswith(f"source pattern {pattern!r} starts outside")
+    assert "secret.md" not in str(refused.value)  # no file outside the folder is named
+    assert walked == []  # not a folder was read
+    # With --allow-outside the same pattern is walked as before.
+    if pattern.startswith("../"):
+        assert resolve_sources([pattern], project, allow_outside=True)
