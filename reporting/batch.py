@@ -17,7 +17,7 @@ from reporting.compiler.context import CallContext
 from reporting.compiler.shared_cache import TieredCache
 from reporting.errors import InputError, ReportingError
 from reporting.logs import current_report
-from reporting.render.outputs import safe_stem
+from reporting.render.outputs import check_output_folder, safe_stem
 from reporting.routing.roles import Role
 from reporting.settings import Settings
 
@@ -131,6 +131,7 @@ async def run_batch(
 
     One failure never stops the others.
     """
+    check_output_folder(out_dir)  # before any report's first call, not after all of them
     # Shared: the providers' limits hold across reports, and one pool of models serves them all.
     shared = CallContext.for_settings(settings, cache=cache)
     gate = asyncio.Semaphore(jobs)

@@ -37,7 +37,7 @@ from reporting.render.markdown import (
     figure_markdown,
     render_markdown,
 )
-from reporting.render.outputs import Stage, safe_stem, staged
+from reporting.render.outputs import Stage, check_output_folder, safe_stem, staged
 from reporting.render.pdf import render_pdf
 from reporting.render.tables import table_markdown
 from reporting.render.theme import check_theme, theme_folder
@@ -161,6 +161,7 @@ def build_report(
     """Build one report; on any failure no output file is written or changed."""
     # Stages 1-3 run before the event loop starts, so Ctrl-C stops a slow preflight or a large
     # PDF at once (a worker thread would hold the loop's shutdown until it finished).
+    check_output_folder(out_dir)  # a folder that cannot take the files fails before any call
     inputs = read_inputs(
         outline_path,
         settings,

@@ -579,3 +579,27 @@ def test_a_server_ignoring_max_tokens_cannot_flood_the_report(
     markdown = (out / "flood.md").read_text(encoding="utf-8")
     # Two texts in the report (the section, the abstract), each cut at 16 characters a token.
     assert len(markdown) < 2 * max(limits) * 16 + 500
+
+
+@pytest.mark.parametrize("command", ["build", "batch"])
+@pytest.mark.parametrize("kind", ["a file", "under a file"])
+def test_an_output_folder_that_cannot_be_written_fails_before_any_call(
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+    command: str,
+    kind: str,
+) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = blocker if kind == "a file" else blocker / "reports"
+    result = runner.invoke(app, [command, str(outline_file), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    expected = (
+        "is a file, not a folder" if kind == "a file" else "cannot be written: Not a directory"
+    )
+    assert f"output folder {out} {expected}" in result.stderr
+    assert openai_server.count == ollama_server.count == 0
+    assert blocker.read_text(encoding="utf-8") == "not a folder"

@@ -221,6 +221,7 @@ def batch(
     )
     from reporting.compiler.cache import PhaseCache, cache_folder
     from reporting.compiler.shared_cache import tiered
+    from reporting.render.outputs import check_output_folder
     from reporting.routing.availability import preflight
 
     settings = settings_or_exit()
@@ -260,6 +261,7 @@ def batch(
                 return
             missing = []  # already among the outcomes
         else:
+            check_output_folder(out_dir)  # before the preflight, the cache and any call
             available = preflight(settings)
             cache = (
                 None if no_cache else tiered(settings, PhaseCache(cache_folder(settings, out_dir)))

@@ -10,6 +10,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from reporting.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 # `=` stays: a parameterised run's stem reads `payments-kpis--region=US`.
@@ -20,6 +22,33 @@ def safe_stem(name: str) -> str:
     """A file name stem that cannot leave its folder or hide itself."""
     stem = _UNSAFE.sub("-", name).strip(".-") or "report"
     return stem[:120]
+
+
+PROBE_BYTES = 64 * 1024  # room a report needs at the least: a folder without it fails now
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """ConfigError unless `out_dir` is (or can be made) a writable folder with some room.
+
+    Run before the first model call, so a read-only mount, a full disk or a file in the
+    way costs nothing instead of a whole build's calls.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"output folder {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = _create_temp(out_dir, "probe")
+        try:
+            with probe.open("wb") as handle:
+                handle.write(b"\0" * PROBE_BYTES)
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"output folder {out_dir} cannot be written: {exc.strerror or exc}"
+        ) from None
 
 
 def _create_temp(out_dir: Path, name: str) -> Path:
