@@ -107,6 +107,7 @@ class PhaseCache:
     def __init__(self, folder: Path) -> None:
         self.path = folder / CACHE_FILE
         self._lock = threading.Lock()
+        self.unwritable: str | None = None  # why writes stopped (disk full, read-only): said once
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -118,14 +119,21 @@ class PhaseCache:
         db.execute("PRAGMA busy_timeout = 30000")
         return db
 
-    def _open(self) -> sqlite3.Connection:
-        """Open the file, rebuilding it when corrupted; refuse a database that is not ours."""
+    def _open(self, rebuilt: bool = False) -> sqlite3.Connection:
+        """Open the file, rebuilding it when corrupted; refuse a database that is not ours.
+
+        A full disk, a read-only file system or a permission is not corruption: the file stays
+        as it is and is read without writing (`_stop_writing`). `rebuilt` is set on the one
+        retry after moving a damaged file aside, so no error path can recurse.
+        """
         try:
             db = self._connect()
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as exc:
-            return self._rebuild(f"unreadable ({exc})")
+            if _not_corruption(exc):
+                return self._read_only(exc)
+            return self._rebuild(f"unreadable ({exc})", rebuilt)
         if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables - {"results"}):
             db.close()
             raise ConfigError(
@@ -140,11 +148,42 @@ class PhaseCache:
             db.execute("SELECT count(*) FROM results").fetchone()
         except sqlite3.DatabaseError as exc:
             db.close()
-            return self._rebuild(f"damaged ({exc})")
+            if _not_corruption(exc):
+                return self._read_only(exc)
+            return self._rebuild(f"damaged ({exc})", rebuilt)
         return db
 
-    def _rebuild(self, why: str) -> sqlite3.Connection:
-        """Move a broken cache aside and start an empty one."""
+    def _read_only(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """The healthy file opened for reading only; writes are skipped, said once."""
+        self._stop_writing(exc)
+        try:
+            return sqlite3.connect(
+                f"file:{self.path}?mode=ro",
+                uri=True,
+                timeout=30,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+        except sqlite3.DatabaseError:  # not even readable (no file yet, no permission)
+            return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+
+    def _stop_writing(self, exc: Exception) -> None:
+        """No more writes for this build: one warning, whatever the number of calls left."""
+        if self.unwritable is None:
+            self.unwritable = str(exc)
+            _log.warning(
+                "cache %s cannot be written (%s); the build goes on without storing its calls",
+                self.path,
+                exc,
+            )
+
+    def _rebuild(self, why: str, rebuilt: bool = False) -> sqlite3.Connection:
+        """Move a broken cache aside and start an empty one (once: a second failure is an error)."""
+        if rebuilt:
+            raise ConfigError(
+                f"cache {self.path} is {why} even after starting anew; "
+                "set REPORT_CACHE_DIR to another folder"
+            )
         aside = self.path.with_name(f"{CACHE_FILE}.broken-{int(time.time())}")
         try:
             self.path.replace(aside)
@@ -156,7 +195,7 @@ class PhaseCache:
         for suffix in ("-wal", "-shm"):
             self.path.with_name(CACHE_FILE + suffix).unlink(missing_ok=True)
         _log.warning("cache %s was %s; moved to %s and started anew", self.path, why, aside.name)
-        return self._open()
+        return self._open(rebuilt=True)
 
     def get(self, key: str) -> CachedResult | None:
         """The stored result for a key, if any."""
@@ -175,6 +214,8 @@ class PhaseCache:
     def put(self, key: str, result: CachedResult) -> None:
         """Store a result now (each insert is its own transaction, so a crash keeps it)."""
         with self._lock:
+            if self.unwritable is not None:
+                return
             try:
                 self._db.execute(
                     "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -189,7 +230,10 @@ class PhaseCache:
                     ),
                 )
             except sqlite3.DatabaseError as exc:  # a full disk must not fail the report
-                _log.warning("cache write failed: %s", exc)
+                if _not_corruption(exc):
+                    self._stop_writing(exc)
+                else:
+                    _log.warning("cache write failed: %s", exc)
 
     def stats(self) -> CacheStats:
         """Entries, size and age, in total and per provider and model."""
@@ -231,6 +275,23 @@ class PhaseCache:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+# SQLite's words for a disk that is full, read-only or not ours to write: the file is fine.
+_NOT_CORRUPTION = (
+    "disk is full",
+    "readonly database",
+    "read-only",
+    "unable to open database file",
+    "permission denied",
+    "attempt to write a readonly",
+)
+
+
+def _not_corruption(exc: Exception) -> bool:
+    """Whether a SQLite error is about the disk or permissions rather than the file's bytes."""
+    message = str(exc).lower()
+    return any(words in message for words in _NOT_CORRUPTION)
 
 
 def cache_folder(settings: Settings, out_dir: Path) -> Path:

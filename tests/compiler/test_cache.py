@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLE_OUTLINE, PLANTED_KEY, read_manifest
@@ -242,3 +244,60 @@ def test_a_model_echoing_the_key_leaves_no_key_in_the_cache(
     stored = b"".join(p.read_bytes() for p in (out / ".report_cache").iterdir() if p.is_file())
     assert b"Noted for the report" in stored
     assert PLANTED_KEY.encode() not in stored
+
+
+def _entry(n: int) -> CachedResult:
+    return CachedResult("x" * 4000 + str(n), 10, 20, "ollama", "llama3:8b", 1.0)
+
+
+def test_a_full_disk_keeps_a_healthy_cache_and_warns_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = PhaseCache(tmp_path)
+    for n in range(22):
+        cache.put(f"k{n}", _entry(n))
+    # SQLite's own "database or disk is full" (SQLITE_FULL): no page may be added any more.
+    pages = cache._db.execute("PRAGMA page_count").fetchone()[0]
+    cache._db.execute(f"PRAGMA max_page_count = {pages}")
+    with caplog.at_level(logging.WARNING, logger="reporting"):
+        for n in range(22, 122):
+            cache.put(f"k{n}", _entry(n))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "cannot be written (database or disk is full)" in warnings[0]
+    assert [p.name for p in tmp_path.iterdir() if ".broken-" in p.name] == []
+    assert all(cache.get(f"k{n}") == _entry(n) for n in range(22))  # every entry kept
+    cache.close()
+    assert PhaseCache(tmp_path).stats().entries == 22
+
+
+class _FullDisk(sqlite3.Connection):
+    """A connection on a disk with no room: what SQLite says when WAL mode needs a file."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        if sql.startswith("PRAGMA journal_mode"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().execute(sql, *args)
+
+
+def test_opening_a_healthy_cache_on_a_full_disk_moves_nothing_and_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = PhaseCache(tmp_path)
+    for n in range(22):
+        cache.put(f"k{n}", _entry(n))
+    cache.close()
+    real = sqlite3.connect
+    monkeypatch.setattr(
+        "reporting.compiler.cache.sqlite3.connect",
+        lambda *a, **k: real(*a, **k) if k.get("uri") else real(*a, factory=_FullDisk, **k),
+    )
+    with caplog.at_level(logging.WARNING, logger="reporting"):
+        reopened = PhaseCache(tmp_path)
+        reopened.put("new", _entry(99))
+    assert reopened.get("k3") == _entry(3) and reopened.get("new") is None
+    assert [r.getMessage() for r in caplog.records if "moved to" in r.getMessage()] == []
+    assert sum("cannot be written" in r.getMessage() for r in caplog.records) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("cache.sqlite3")) in (
+        ["cache.sqlite3"],
+        ["cache.sqlite3", "cache.sqlite3-shm", "cache.sqlite3-wal"],
+    )
