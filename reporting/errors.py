@@ -110,3 +110,7 @@ class QualityFailed(ReportingError):
     """QUALITY_GATE=strict and a final text still fails a check (the files are written)."""
 
     exit_code = 3
+
+
+class WriteFailed(GenerationError):
+    """The report was generated, its files could not be written (exit 1); its calls are cached."""

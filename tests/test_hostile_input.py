@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -603,3 +606,38 @@ def test_an_output_folder_that_cannot_be_written_fails_before_any_call(
     assert f"output folder {out} {expected}" in result.stderr
     assert openai_server.count == ollama_server.count == 0
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """For a child process: files may not grow past `limit` bytes (EFBIG), as on a full disk."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_disk_that_fills_while_writing_is_one_clear_error_and_nothing_half_written(
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    ollama_server: OllamaServer,
+) -> None:
+    openai_server.reply = ollama_server.reply = lambda body: " ".join(
+        f"Sentence {n} of a long text." for n in range(600)
+    )
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "reporting", "build", str(outline_file), "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        preexec_fn=_file_size_limit(40 * 1024),  # room for the probe, not for the Markdown
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[Hybrid]")]
+    errors = [line for line in lines if line.startswith("error")]
+    assert len(errors) == 1 and f"could not write the report's files in {out}" in errors[0]
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert sum("cannot be written" in line for line in lines) <= 1  # the cache: one warning
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".report_cache")] == []

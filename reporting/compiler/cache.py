@@ -285,6 +285,7 @@ _NOT_CORRUPTION = (
     "unable to open database file",
     "permission denied",
     "attempt to write a readonly",
+    "disk i/o error",  # what SQLite says when a write fails for want of room (EFBIG, EIO)
 )
 
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from reporting.errors import ConfigError
+from reporting.errors import ConfigError, WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def safe_stem(name: str) -> str:
     return stem[:120]
 
 
-PROBE_BYTES = 64 * 1024  # room a report needs at the least: a folder without it fails now
+PROBE_BYTES = 16 * 1024  # room a report needs at the least: a folder without it fails now
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -170,6 +170,13 @@ def staged(out_dir: Path) -> Iterator[Stage]:
     try:
         yield stage
         stage._commit()
+    except OSError as exc:  # a full disk or a folder gone read-only: say where and why
+        stage._discard()
+        where = exc.filename or out_dir
+        raise WriteFailed(
+            f"could not write the report's files in {out_dir} ({where}): "
+            f"{exc.strerror or exc}; nothing was changed there"
+        ) from None
     except BaseException:
         stage._discard()
         raise
