@@ -601,7 +601,9 @@ def test_an_output_folder_that_cannot_be_written_fails_before_any_call(
     result = runner.invoke(app, [command, str(outline_file), "--out", str(out)])
     assert result.exit_code == 2, result.output
     expected = (
-        "is a file, not a folder" if kind == "a file" else "cannot be written: Not a directory"
+        "is a file, not a folder"
+        if kind == "a file"
+        else f"cannot be written: {blocker} is a file, not a folder"
     )
     assert f"output folder {out} {expected}" in result.stderr
     assert openai_server.count == ollama_server.count == 0

@@ -35,9 +35,15 @@ def check_output_folder(out_dir: Path) -> None:
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"output folder {out_dir} is a file, not a folder")
+    # Not created here (an invalid outline must leave no folder behind): the probe goes to
+    # the nearest folder that exists, where the missing ones would be made.
+    existing = next((p for p in (out_dir, *out_dir.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ConfigError(
+            f"output folder {out_dir} cannot be written: {existing} is a file, not a folder"
+        )
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = _create_temp(out_dir, "probe")
+        probe = _create_temp(existing, "probe")
         try:
             with probe.open("wb") as handle:
                 handle.write(b"\0" * PROBE_BYTES)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reporting.errors import WriteFailed
 from reporting.render import outputs
 from reporting.render.outputs import staged
 
@@ -163,7 +164,7 @@ def test_a_name_that_leaves_its_folder_is_refused(tmp_path: Path, name: str) -> 
 
 def test_a_file_where_the_folder_should_be_fails_the_build(tmp_path: Path) -> None:
     (tmp_path / "r.files").write_bytes(b"a file, not a folder")
-    with pytest.raises(OSError), staged(tmp_path) as stage:
+    with pytest.raises(WriteFailed, match=r"r\.files"), staged(tmp_path) as stage:
         stage("r.md").write_text("x", encoding="utf-8")
         stage("r.files/chart-1.png")
     assert tree(tmp_path) == ["r.files"]
