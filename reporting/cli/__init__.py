@@ -2,18 +2,19 @@
 
 Exit codes: 0 report written · 1 generation failed (providers) · 2 bad input or configuration
 · 3 a final text fails a quality check (`build` under QUALITY_GATE=strict, `check`) · 130
-interrupted.
+interrupted (Ctrl-C) · 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperOption
 
 from reporting.cli import budget, build, cache, check, compare, doctor, plan, stats, worker
-from reporting.cli.common import out
+from reporting.cli.common import Terminated, out
 from reporting.version import __version__
 
 
@@ -64,7 +65,14 @@ def _root(
 
 def main() -> None:
     """Console-script entry point."""
+    # cron, systemd and CI stop a job with SIGTERM: handled as Ctrl-C is (calls cancelled,
+    # finished ones cached, pandoc killed, temporary files removed), then exit 143.
+    signal.signal(signal.SIGTERM, _terminate)
     app()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 __all__ = ["app", "main"]

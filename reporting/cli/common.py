@@ -118,6 +118,10 @@ def configure_logging(settings: Settings | None, quiet: bool, *, live_table: boo
     logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so it stops a build alike."""
+
+
 @contextlib.contextmanager
 def guard(settings: Settings | None = None) -> Iterator[None]:
     """Turn every failure into one line on stderr and the exit code of its kind."""
@@ -134,9 +138,15 @@ def guard(settings: Settings | None = None) -> Iterator[None]:
         kind = "invalid input" if exc.exit_code == 2 else "generation failed"
         err.print(f"error ({kind}): {redact(str(exc), secrets)}", markup=False)
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted: no report was written", markup=False)
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        # True wherever the signal came: the files go into place together or not at all.
+        stopped = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        err.print(
+            f"{stopped}: a report's files are written together or not at all; the calls "
+            "that finished are cached, so the same command resumes from them",
+            markup=False,
+        )
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     except typer.Exit:
         raise
     except Exception as exc:  # a bug: still no traceback for the user unless asked
