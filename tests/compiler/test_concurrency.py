@@ -198,8 +198,23 @@ def test_batch_output_off_a_terminal_is_plain(
     assert "\x1b[" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        # What cron, systemd and CI send to stop a job: handled as Ctrl-C is.
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
 def test_ctrl_c_stops_cleanly_with_exit_130(
-    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path, openai_server: OpenAIServer
+    hybrid_env: pytest.MonkeyPatch,
+    outline_file: Path,
+    tmp_path: Path,
+    openai_server: OpenAIServer,
+    sent: signal.Signals,
+    code: int,
+    said: str,
 ) -> None:
     openai_server.latency = 30  # every primary call hangs until cancelled
     out = tmp_path / "out"
@@ -214,35 +229,10 @@ def test_ctrl_c_stops_cleanly_with_exit_130(
     while openai_server.count == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert openai_server.count > 0
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sent)
     _, stderr = process.communicate(timeout=15)
-    assert process.returncode == 130
-    assert "interrupted" in stderr
-    assert "Traceback" not in stderr
-    assert report_files(out) == []
-
-
-def test_sigterm_stops_like_ctrl_c_with_exit_143(
-    hybrid_env: pytest.MonkeyPatch, outline_file: Path, tmp_path: Path, openai_server: OpenAIServer
-) -> None:
-    # What cron, systemd and CI send to stop a job.
-    openai_server.latency = 30  # every primary call hangs until cancelled
-    out = tmp_path / "out"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reporting", "build", str(outline_file), "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    deadline = time.monotonic() + 30
-    while openai_server.count == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert openai_server.count > 0
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=15)
-    assert process.returncode == 143, stderr
-    assert "terminated (SIGTERM): a report's files are written together or not at all" in stderr
+    assert process.returncode == code, stderr
+    assert f"{said}: a report's files are written together or not at all" in stderr
     assert "Traceback" not in stderr
     assert report_files(out) == []
     assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
