@@ -129,7 +129,12 @@ class PhaseCache:
         try:
             db = self._connect()
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            # Our table and the index SQLite makes for its key (sqlite_autoindex_results_1).
+            tables = {
+                row[0]
+                for row in db.execute("SELECT name FROM sqlite_master")
+                if not row[0].startswith("sqlite_")
+            }
         except sqlite3.DatabaseError as exc:
             if _not_corruption(exc):
                 return self._read_only(exc)

@@ -301,3 +301,19 @@ def test_opening_a_healthy_cache_on_a_full_disk_moves_nothing_and_reads_it(
         ["cache.sqlite3"],
         ["cache.sqlite3", "cache.sqlite3-shm", "cache.sqlite3-wal"],
     )
+
+
+def test_a_cache_another_process_is_still_creating_is_ours(tmp_path: Path) -> None:
+    # Two workers opening a new cache at once: one may see the table (and the index SQLite
+    # makes for its key) before the other has stamped the application id.
+    db = sqlite3.connect(tmp_path / CACHE_FILE)
+    db.execute(
+        "CREATE TABLE results (key TEXT PRIMARY KEY, text TEXT NOT NULL, input_tokens INTEGER "
+        "NOT NULL, output_tokens INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, "
+        "created REAL NOT NULL)"
+    )
+    db.commit()
+    db.close()
+    cache = PhaseCache(tmp_path)
+    cache.put("k", _entry(1))
+    assert cache.get("k") == _entry(1)
